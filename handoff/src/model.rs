@@ -1,0 +1,197 @@
+//! The values the store reads and writes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::details::Details;
+
+pub type TicketId = i64;
+/// A Telegram user id (the console uses fixed ids of its own).
+pub type UserId = i64;
+/// A Telegram user id of a configured agent.
+pub type AgentId = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Waiting,
+    Claimed,
+    Closed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Waiting | Status::Claimed)
+    }
+}
+
+/// Queue order: urgent before VIP before normal (then oldest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Urgent,
+    Vip,
+    Normal,
+}
+
+/// Who a ticket is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: UserId,
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    /// The language the bot speaks with this user (`zh`, `en`, ...).
+    pub language: String,
+}
+
+/// Who wrote a transcript entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "lowercase")]
+pub enum Author {
+    User,
+    Bot,
+    Agent(AgentId),
+    System,
+}
+
+/// A file a message carried (Telegram file id; the bytes stay at Telegram).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// `photo`, `document`, `voice`, `video`, `sticker`, ...
+    pub kind: String,
+    pub file_id: String,
+}
+
+/// A candidate the matcher considered, as kept on the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CandidateRecord {
+    pub entry_id: String,
+    pub confidence: f32,
+}
+
+/// A transcript entry to append.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEntry {
+    pub author: Author,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub candidates: Vec<CandidateRecord>,
+    /// Set from Telegram update/message ids: an entry with a key already
+    /// stored for the ticket is not stored again.
+    pub dedup_key: Option<String>,
+}
+
+impl NewEntry {
+    pub fn text(author: Author, text: impl Into<String>) -> Self {
+        NewEntry {
+            author,
+            text: text.into(),
+            attachments: Vec::new(),
+            candidates: Vec::new(),
+            dedup_key: None,
+        }
+    }
+}
+
+/// A stored transcript entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscriptEntry {
+    /// Order within the ticket, from 1.
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub author: Author,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub candidates: Vec<CandidateRecord>,
+}
+
+/// What is needed to open a ticket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTicket {
+    pub user: UserInfo,
+    pub category: Option<String>,
+    pub priority: Priority,
+    pub details: Details,
+    /// The conversation so far, oldest first.
+    pub transcript: Vec<NewEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// 1 to 5.
+    pub score: u8,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub id: TicketId,
+    pub user: UserInfo,
+    pub status: Status,
+    pub priority: Priority,
+    pub category: Option<String>,
+    pub details: Details,
+    pub agent: Option<AgentId>,
+    pub opened_at: DateTime<Utc>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    pub first_reply_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub rating: Option<Rating>,
+}
+
+/// What opening a ticket did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Opened {
+    pub ticket: Ticket,
+    /// False when the user already had an open ticket and the transcript was
+    /// added to it instead (a user has at most one open ticket).
+    pub created: bool,
+}
+
+/// The result of a claim attempt; a ticket is never given to two agents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ClaimOutcome {
+    Claimed(Ticket),
+    /// Someone (maybe the same agent) holds it already.
+    AlreadyClaimed { by: AgentId },
+    /// Closed or cancelled.
+    NotOpen(Status),
+    NotFound,
+}
+
+/// A waiting ticket's place: `position` 1 is next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePosition {
+    pub position: usize,
+    pub waiting: usize,
+}
+
+/// An internal note by an agent; never shown to the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub at: DateTime<Utc>,
+    pub agent: AgentId,
+    pub text: String,
+}
+
+/// How the bot handled a user's question, for stats and suggestions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryOutcome {
+    Answered,
+    Suggested,
+    NoMatch,
+    AskedForHuman,
+}
+
+/// One question a user asked, as logged for stats and suggestions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryRecord {
+    pub user: UserId,
+    pub language: String,
+    pub text: String,
+    pub outcome: QueryOutcome,
+    pub entry_id: Option<String>,
+    pub confidence: Option<f32>,
+}
