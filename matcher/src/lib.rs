@@ -14,7 +14,10 @@
 
 pub mod eval;
 pub mod faq;
+mod analyze;
+mod calibrate;
 mod index;
+mod normalize;
 
 pub use faq::{Diagnostic, Faq, LoadError, Loaded, Severity};
 pub use index::{BuildError, Matcher};

@@ -1,0 +1,69 @@
+//! Measures the matcher on a FAQ and a labelled queries file, for quick
+//! iteration on matching quality without the whole bot:
+//!
+//! ```text
+//! cargo run --release -p matcher --example eval -- FAQ_PATH QUERIES_TSV [--misses]
+//! ```
+//!
+//! Prints the build time and, on its last line, the metrics JSON of the
+//! evaluation contract. `--misses` also lists the queries answered wrongly
+//! or whose best candidate is not the expected entry.
+
+use std::path::Path;
+use std::time::Instant;
+
+use matcher::eval::{Verdict, evaluate, read_queries};
+use matcher::{Matcher, MatcherConfig};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [faq_path, queries_path, rest @ ..] = args.as_slice() else {
+        eprintln!("usage: eval FAQ_PATH QUERIES_TSV [--misses]");
+        std::process::exit(2);
+    };
+    let show_misses = rest.iter().any(|a| a == "--misses");
+    let loaded = matcher::faq::load(Path::new(faq_path))?;
+    let queries = read_queries(Path::new(queries_path))?;
+    let started = Instant::now();
+    let matcher = Matcher::build(&loaded.faq, MatcherConfig::default())?;
+    eprintln!(
+        "built {} entries in {:.1} ms",
+        loaded.faq.entries.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    // Warm up (jieba's dictionary, caches) so latency measures matching.
+    for q in queries.iter().take(20) {
+        matcher.decide(&q.query);
+    }
+    let (metrics, judged) = evaluate(&queries, |q| {
+        let decision = matcher.decide(q);
+        Verdict {
+            answered: decision.answered().map(str::to_owned),
+            candidates: decision.candidates,
+        }
+    });
+    if show_misses {
+        for j in &judged {
+            let best = j.verdict.candidates.first();
+            let top_ok = best.map(|c| Some(&c.entry_id) == j.query.expected.as_ref());
+            if j.is_wrong() || (j.query.expected.is_some() && top_ok != Some(true)) {
+                let expected = j.query.expected.as_deref().unwrap_or("-");
+                let tag = if j.is_wrong() { "WRONG" } else { "miss " };
+                let cands: Vec<String> = j
+                    .verdict
+                    .candidates
+                    .iter()
+                    .take(3)
+                    .map(|c| format!("{}:{:.2}", c.entry_id, c.confidence))
+                    .collect();
+                println!(
+                    "{tag} {}\texpected {expected}\tgot {}",
+                    j.query.query,
+                    cands.join(" ")
+                );
+            }
+        }
+    }
+    println!("{}", serde_json::to_string(&metrics)?);
+    Ok(())
+}

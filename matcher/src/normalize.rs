@@ -1,0 +1,116 @@
+//! Text normalisation shared by the index and the queries, so that the
+//! same question written in full-width, traditional or upper-case letters
+//! lands on the same terms, and so that identifiers users paste (tx hashes,
+//! UIDs, order numbers, e-mail addresses, links) never drive matching: they
+//! are different in every message and say nothing about the question.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC, lower case, traditional → simplified Chinese, identifiers removed.
+///
+/// Removed pieces are replaced by a space so the words around them stay apart.
+pub(crate) fn normalize(text: &str) -> String {
+    let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    let simplified = fast2s::convert(&folded);
+    strip_identifiers(&simplified)
+}
+
+/// Drops links, e-mail addresses, hex and base58 strings, and long digit runs.
+fn strip_identifiers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, chunk) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if is_link(chunk) || is_email(chunk) {
+            continue;
+        }
+        strip_ascii_runs(chunk, &mut out);
+    }
+    out
+}
+
+fn is_link(chunk: &str) -> bool {
+    let lower = chunk.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.")
+}
+
+fn is_email(chunk: &str) -> bool {
+    match chunk.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && domain.contains('.')
+                && domain
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+        }
+        None => false,
+    }
+}
+
+/// Copies `chunk` to `out`, replacing identifier-like ASCII alphanumeric runs
+/// with a space. A run is an identifier when it is
+/// - five or more digits (UIDs, order numbers, amounts with many digits),
+/// - `0x` followed by hex digits (addresses, tx hashes),
+/// - sixteen or more characters mixing letters and digits (base58/hex hashes).
+fn strip_ascii_runs(chunk: &str, out: &mut String) {
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let start = rest
+            .find(|c: char| c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let run = &rest[..end];
+        if is_identifier(run) {
+            out.push(' ');
+        } else {
+            out.push_str(run);
+        }
+        rest = &rest[end..];
+    }
+}
+
+fn is_identifier(run: &str) -> bool {
+    let digits = run.bytes().filter(u8::is_ascii_digit).count();
+    if digits == run.len() {
+        return run.len() >= 5;
+    }
+    if let Some(hex) = run.strip_prefix("0x")
+        && hex.len() >= 8
+        && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return true;
+    }
+    run.len() >= 16 && digits > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_width_upper_case_and_traditional_fold_together() {
+        assert_eq!(normalize("ＵＳＤＴ提幣"), "usdt提币");
+        assert_eq!(normalize("Withdraw"), "withdraw");
+    }
+
+    #[test]
+    fn identifiers_are_removed_but_words_stay() {
+        let text = "UID 527180934 tx 0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060 没到账";
+        assert_eq!(
+            normalize(text).split_whitespace().collect::<Vec<_>>(),
+            ["uid", "tx", "没到账"]
+        );
+        assert_eq!(
+            normalize("mail me a@b.com or see https://x.io/a?b=1 2fa"),
+            "mail me  or see  2fa"
+        );
+        assert_eq!(normalize("订单号12345678没成交"), "订单号 没成交");
+        assert_eq!(normalize("2024年"), "2024年");
+    }
+}
