@@ -22,10 +22,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     let show_misses = rest.iter().any(|a| a == "--misses");
+    let show_all = rest.iter().any(|a| a == "--all");
     let loaded = matcher::faq::load(Path::new(faq_path))?;
     let queries = read_queries(Path::new(queries_path))?;
     let started = Instant::now();
-    let matcher = Matcher::build(&loaded.faq, MatcherConfig::default())?;
+    let mut config = MatcherConfig::default();
+    for pair in rest.windows(2) {
+        match pair[0].as_str() {
+            "--answer" => config.answer_threshold = pair[1].parse()?,
+            "--margin" => config.margin = pair[1].parse()?,
+            _ => {}
+        }
+    }
+    let matcher = Matcher::build(&loaded.faq, config)?;
     eprintln!(
         "built {} entries in {:.1} ms",
         loaded.faq.entries.len(),
@@ -42,13 +51,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             candidates: decision.candidates,
         }
     });
-    if show_misses {
+    if show_misses || show_all {
         for j in &judged {
             let best = j.verdict.candidates.first();
             let top_ok = best.map(|c| Some(&c.entry_id) == j.query.expected.as_ref());
-            if j.is_wrong() || (j.query.expected.is_some() && top_ok != Some(true)) {
+            if show_all || j.is_wrong() || (j.query.expected.is_some() && top_ok != Some(true)) {
                 let expected = j.query.expected.as_deref().unwrap_or("-");
-                let tag = if j.is_wrong() { "WRONG" } else { "miss " };
+                let tag = if j.is_wrong() {
+                    "WRONG"
+                } else if j.is_correct() {
+                    "RIGHT"
+                } else {
+                    "miss "
+                };
                 let cands: Vec<String> = j
                     .verdict
                     .candidates
@@ -62,6 +77,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     cands.join(" ")
                 );
             }
+        }
+    }
+    if rest.iter().any(|a| a == "--curve") {
+        // Precision and coverage if the answer threshold were t (margin as configured).
+        let config = MatcherConfig::default();
+        let with_expected = judged.iter().filter(|j| j.query.expected.is_some()).count();
+        for t in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95] {
+            let (mut answered, mut correct) = (0, 0);
+            for j in &judged {
+                let c = &j.verdict.candidates;
+                let Some(best) = c.first() else { continue };
+                let second = c.get(1).map_or(0.0, |c| c.confidence);
+                if best.confidence >= t && best.confidence - second >= config.margin {
+                    answered += 1;
+                    if Some(&best.entry_id) == j.query.expected.as_ref() {
+                        correct += 1;
+                    }
+                }
+            }
+            println!(
+                "t={t:.2} answered={answered} precision={:.3} coverage={:.3}",
+                correct as f64 / answered.max(1) as f64,
+                correct as f64 / with_expected.max(1) as f64
+            );
         }
     }
     println!("{}", serde_json::to_string(&metrics)?);

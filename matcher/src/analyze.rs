@@ -42,6 +42,9 @@ pub(crate) struct Terms {
     pub words: Vec<String>,
     pub grams: Vec<String>,
     pub sounds: Vec<String>,
+    /// How much the text says: Latin content words plus Chinese characters
+    /// counted two to a word. "到账慢" is 1.5, "how to withdraw" is 2.
+    pub size: f32,
 }
 
 impl Terms {
@@ -122,6 +125,7 @@ impl Analyzer {
                             terms.words.push(token.word.to_owned());
                         }
                     }
+                    terms.size += han.chars().count() as f32 / 2.0;
                     han_grams(han, &mut terms.grams);
                     han_sounds(han, &mut terms.sounds);
                 }
@@ -129,6 +133,7 @@ impl Analyzer {
                     let stemmed = stem(&mut stemmer, word);
                     if !ENGLISH_STOP_WORDS.contains(&word) && !is_single_letter(word) {
                         terms.words.push(stemmed.clone());
+                        terms.size += 1.0;
                         if word.is_ascii() && word.len() >= 4 {
                             latin_grams(word, &mut terms.grams);
                         }
@@ -178,12 +183,10 @@ fn stem(stemmer: &mut TextAnalyzer, word: &str) -> String {
     out
 }
 
-/// Chinese character bigrams; a lone character is its own term.
+/// Chinese characters and character bigrams.
 fn han_grams(han: &str, out: &mut Vec<String>) {
     let chars: Vec<char> = han.chars().collect();
-    if chars.len() == 1 {
-        out.push(chars[0].to_string());
-    }
+    out.extend(chars.iter().map(char::to_string));
     for pair in chars.windows(2) {
         out.push(pair.iter().collect());
     }

@@ -23,7 +23,7 @@ use tantivy::tokenizer::{PreTokenizedString, Token};
 use tantivy::{DocAddress, Index, Searcher, TantivyDocument, Term};
 
 use crate::analyze::{Analyzer, Terms};
-use crate::calibrate::Calibration;
+use crate::calibrate::{ConfidenceModel, FEATURES, Sample};
 use crate::faq::Faq;
 use crate::normalize::normalize;
 use crate::{Candidate, Decision, MatcherConfig, Outcome};
@@ -43,24 +43,30 @@ impl From<tantivy::TantivyError> for BuildError {
 }
 
 /// How many questions retrieval hands to ranking.
-const RETRIEVE: usize = 64;
+const RETRIEVE: usize = 48;
+/// How many query terms retrieval uses at most (the heaviest).
+const RETRIEVAL_TERMS: usize = 24;
 /// How many entries ranking scores in full.
-const RERANK: usize = 24;
+const RERANK: usize = 16;
 /// How many candidates a decision carries.
 const MAX_CANDIDATES: usize = 5;
 /// How many held-out questions calibration asks back at most.
 const CALIBRATION_SAMPLES: usize = 1500;
-/// How many samples' worth of trust the prior (confidence = raw score) gets.
-const CALIBRATION_PRIOR_WEIGHT: f32 = 10.0;
+/// Weight of a held-out-entry sample relative to a held-out-question one:
+/// how common questions the FAQ does not answer are assumed to be.
+const UNANSWERABLE_WEIGHT: f32 = 0.5;
 
 /// Relative weight of each kind of term (words, grams, sounds).
 const KIND_WEIGHTS: [f32; 3] = [1.0, 0.5, 0.3];
+/// Queries saying less than this (see `Terms::size`) are never answered,
+/// only suggested: "到账慢" could be a deposit or a withdrawal.
+const MIN_ANSWER_SIZE: f32 = 2.0;
 /// How many leading entries get the character similarity re-rank.
 const TYPO_RERANK: usize = 5;
 /// How far character similarity pulls the raw score towards itself.
 const TYPO_SHARE: f32 = 0.15;
 /// Share of the best single question in an entry's score (rest: centroid).
-const BEST_QUESTION_SHARE: f32 = 0.7;
+const BEST_QUESTION_SHARE: f32 = 0.4;
 
 /// One indexed text: a question or the keywords of an entry.
 struct Doc {
@@ -92,6 +98,76 @@ struct Analysed {
 struct Query_ {
     vector: Vec<(u32, f32)>,
     norm: f32,
+    /// Distinct word terms the FAQ knows.
+    known_words: usize,
+    /// Share of the query's squared norm from terms the FAQ never uses.
+    unknown_share: f32,
+}
+
+/// What calibration hides from the index while asking a FAQ question back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum HeldOut<'a> {
+    Nothing,
+    /// Some texts of one entry (a question and its near-copies).
+    Docs(u32, &'a [u32]),
+    Entry(u32),
+}
+
+impl HeldOut<'_> {
+    fn hides(self, doc: u32) -> bool {
+        matches!(self, HeldOut::Docs(_, docs) if docs.contains(&doc))
+    }
+
+    fn hides_entry(self, entry: u32) -> bool {
+        self == HeldOut::Entry(entry)
+    }
+}
+
+/// One ranked entry and the evidence behind its score.
+#[derive(Debug, Clone)]
+struct Scored {
+    entry: u32,
+    /// The ranking score: cosine mix plus character similarity.
+    raw: f32,
+    /// Cosine with the closest question of the entry.
+    best: f32,
+    /// Cosine with the entry's centroid.
+    centroid: f32,
+    /// Character similarity with the closest question (leading entries only).
+    similarity: f32,
+    /// Share of the query's weight on terms the entry uses at all.
+    explained: f32,
+    best_doc: u32,
+}
+
+/// The ranked entries of one query.
+struct Ranking {
+    scored: Vec<Scored>,
+    known_words: usize,
+    unknown_share: f32,
+}
+
+impl Ranking {
+    /// The features the confidence model reads for the `i`-th entry.
+    fn features(&self, i: usize) -> [f32; FEATURES] {
+        let s = &self.scored[i];
+        let other = self
+            .scored
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != i)
+            .map(|(_, o)| o.raw)
+            .fold(0.0f32, f32::max);
+        [
+            s.raw,
+            s.best,
+            s.centroid,
+            s.raw - other,
+            (1.0 + self.known_words as f32).ln(),
+            self.unknown_share,
+            s.explained,
+        ]
+    }
 }
 
 /// Ranks FAQ entries for a query. Built once per FAQ version; `decide`
@@ -108,11 +184,14 @@ pub struct Matcher {
     terms: HashMap<String, u32>,
     /// Per term id: its kind and its text in the index.
     term_texts: Vec<(u8, String)>,
+    /// Per term id: in how many entries / texts it occurs.
+    entry_df: Vec<u32>,
+    doc_df: Vec<u32>,
     /// Per term id: kind weight × idf.
     weights: Vec<f32>,
     /// Weight of a term the FAQ never uses, per kind.
     unknown_weights: [f32; 3],
-    calibration: Calibration,
+    confidence: ConfidenceModel,
 }
 
 const KIND_PREFIX: [&str; 3] = ["w:", "g:", "s:"];
@@ -155,8 +234,10 @@ impl Matcher {
         let mut terms: HashMap<String, u32> = HashMap::new();
         let mut term_texts: Vec<(u8, String)> = Vec::new();
         let mut entry_df: Vec<u32> = Vec::new();
+        let mut doc_df: Vec<u32> = Vec::new();
         let mut last_entry: Vec<u32> = Vec::new();
-        for a in &analysed {
+        let mut last_doc: Vec<u32> = Vec::new();
+        for (doc, a) in analysed.iter().enumerate() {
             for (kind, list) in kind_lists(&a.terms).into_iter().enumerate() {
                 for token in list {
                     let key = format!("{}{token}", KIND_PREFIX[kind]);
@@ -165,7 +246,13 @@ impl Matcher {
                     if id == next {
                         term_texts.push((kind as u8, token.clone()));
                         entry_df.push(0);
+                        doc_df.push(0);
                         last_entry.push(u32::MAX);
+                        last_doc.push(u32::MAX);
+                    }
+                    if last_doc[id as usize] != doc as u32 {
+                        last_doc[id as usize] = doc as u32;
+                        doc_df[id as usize] += 1;
                     }
                     if last_entry[id as usize] != a.entry {
                         last_entry[id as usize] = a.entry;
@@ -178,10 +265,11 @@ impl Matcher {
         let idf = |df: f32| (1.0 + n_entries / df).ln();
         let weights: Vec<f32> = entry_df
             .iter()
+            .by_ref()
             .zip(&term_texts)
-            .map(|(&df, (kind, _))| KIND_WEIGHTS[*kind as usize] * idf(df as f32))
+            .map(|(&df, (kind, _))| kind_weight(*kind as usize) * idf(df as f32))
             .collect();
-        let unknown_weights = KIND_WEIGHTS.map(|w| w * idf(1.0));
+        let unknown_weights = [0, 1, 2].map(|k| kind_weight(k) * idf(1.0));
 
         let mut matcher = Matcher {
             config,
@@ -202,12 +290,14 @@ impl Matcher {
             terms,
             term_texts,
             weights,
+            entry_df,
+            doc_df,
             unknown_weights,
-            calibration: Calibration::fit(&[], |x| x, 1.0),
+            confidence: ConfidenceModel::untrained(),
         };
 
         for (i, a) in analysed.iter().enumerate() {
-            let mut vector = matcher.vectorize(&a.terms).vector;
+            let mut vector = matcher.vectorize(&a.terms, HeldOut::Nothing).vector;
             normalise(&mut vector);
             matcher.entries[a.entry as usize].docs.push(i as u32);
             matcher.docs.push(Doc {
@@ -248,16 +338,37 @@ impl Matcher {
                 candidates: Vec::new(),
             };
         }
-        let ranked = self.rank(&terms, &compact(&text), None);
-        let candidates: Vec<Candidate> = ranked
+        let ranking = self.rank(&terms, &compact(&text), HeldOut::Nothing);
+        let mut candidates: Vec<Candidate> = ranking
+            .scored
             .iter()
             .take(MAX_CANDIDATES)
-            .map(|&(e, raw)| Candidate {
-                entry_id: self.entries[e as usize].id.clone(),
-                confidence: self.calibration.apply(raw),
+            .enumerate()
+            .map(|(i, s)| Candidate {
+                entry_id: self.entries[s.entry as usize].id.clone(),
+                confidence: self.confidence.apply(&ranking.features(i)),
             })
             .collect();
-        let outcome = self.outcome(&candidates);
+        candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        let mut outcome = self.outcome(&candidates);
+        if terms.size < MIN_ANSWER_SIZE
+            && let Outcome::Answer { entry_id } = outcome
+        {
+            // One or two words name a topic, not a question: ask which one.
+            outcome = Outcome::Suggest {
+                entry_ids: vec![entry_id],
+            };
+            if let Outcome::Suggest { entry_ids } = &mut outcome {
+                entry_ids.extend(
+                    candidates
+                        .iter()
+                        .skip(1)
+                        .filter(|c| c.confidence >= self.config.suggest_threshold)
+                        .take(self.config.max_suggestions.saturating_sub(1))
+                        .map(|c| c.entry_id.clone()),
+                );
+            }
+        }
         Decision {
             outcome,
             candidates,
@@ -289,16 +400,21 @@ impl Matcher {
         }
     }
 
-    /// Entries with their raw scores, best first. `held_out` is an entry
-    /// whose given doc is ignored (calibration asks questions back).
-    fn rank(&self, terms: &Terms, text: &str, held_out: Option<u32>) -> Vec<(u32, f32)> {
-        let query = self.vectorize(terms);
+    /// Entries with their scores, best first. `held_out` hides a question
+    /// or a whole entry (calibration asks FAQ questions back).
+    fn rank(&self, terms: &Terms, text: &str, held_out: HeldOut) -> Ranking {
+        let query = self.vectorize(terms, held_out);
+        let mut ranking = Ranking {
+            scored: Vec::new(),
+            known_words: query.known_words,
+            unknown_share: query.unknown_share,
+        };
         if query.vector.is_empty() || query.norm <= 0.0 {
-            return Vec::new();
+            return ranking;
         }
         let hits = self.retrieve(&query, held_out);
         let mut candidates: Vec<u32> = Vec::new();
-        for d in hits {
+        for (d, _bm25) in hits {
             let e = self.docs[d as usize].entry;
             if !candidates.contains(&e) {
                 candidates.push(e);
@@ -307,46 +423,67 @@ impl Matcher {
                 }
             }
         }
-        let mut scored: Vec<(u32, f32, u32)> = candidates
+        let share = BEST_QUESTION_SHARE;
+        let mut scored: Vec<Scored> = candidates
             .into_iter()
             .map(|e| {
                 let info = &self.entries[e as usize];
                 let (best_doc, best) = info
                     .docs
                     .iter()
-                    .filter(|&&d| Some(d) != held_out)
+                    .filter(|&&d| !held_out.hides(d))
                     .map(|&d| (d, dot(&query.vector, &self.docs[d as usize].vector)))
                     .fold((u32::MAX, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
-                let centroid = if held_out.is_some_and(|d| self.docs[d as usize].entry == e) {
-                    self.centroid_without(e, held_out.unwrap_or(u32::MAX), &query.vector)
-                } else {
-                    dot(&query.vector, &info.centroid)
+                let own_centroid;
+                let centroid_vector = match held_out {
+                    HeldOut::Docs(owner, hidden) if owner == e => {
+                        own_centroid = self.centroid_without(e, hidden);
+                        &own_centroid
+                    }
+                    _ => &info.centroid,
                 };
-                let raw = (BEST_QUESTION_SHARE * best + (1.0 - BEST_QUESTION_SHARE) * centroid)
-                    / query.norm;
-                (e, raw.clamp(0.0, 1.0), best_doc)
+                let centroid = dot(&query.vector, centroid_vector);
+                let (best, centroid) = (best / query.norm, centroid / query.norm);
+                let explained = query
+                    .vector
+                    .iter()
+                    .filter(|(t, _)| centroid_vector.binary_search_by_key(t, |&(c, _)| c).is_ok())
+                    .map(|(_, w)| w * w)
+                    .sum::<f32>()
+                    / (query.norm * query.norm);
+                Scored {
+                    entry: e,
+                    raw: (share * best + (1.0 - share) * centroid).clamp(0.0, 1.0),
+                    best,
+                    centroid,
+                    similarity: 0.0,
+                    explained,
+                    best_doc,
+                }
             })
             .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.sort_by(|a, b| b.raw.total_cmp(&a.raw).then(a.entry.cmp(&b.entry)));
         // Character similarity to the closest question of the leading
         // entries: catches typos that split words differently.
         if !text.is_empty() {
-            for (_, raw, doc) in scored.iter_mut().take(TYPO_RERANK) {
-                if let Some(d) = self.docs.get(*doc as usize) {
-                    let similarity = strsim::normalized_levenshtein(text, &d.text) as f32;
-                    *raw += TYPO_SHARE * (similarity - *raw);
+            let typo_share = TYPO_SHARE;
+            for s in scored.iter_mut().take(TYPO_RERANK) {
+                if let Some(d) = self.docs.get(s.best_doc as usize) {
+                    s.similarity = strsim::normalized_levenshtein(text, &d.text) as f32;
+                    s.raw += typo_share * (s.similarity - s.raw);
                 }
             }
-            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            scored.sort_by(|a, b| b.raw.total_cmp(&a.raw).then(a.entry.cmp(&b.entry)));
         }
-        scored.into_iter().map(|(e, raw, _)| (e, raw)).collect()
+        ranking.scored = scored;
+        ranking
     }
 
-    /// The centroid dot product of entry `e` without doc `skip`.
-    fn centroid_without(&self, e: u32, skip: u32, query: &[(u32, f32)]) -> f32 {
+    /// The centroid of entry `e` without doc `skip`.
+    fn centroid_without(&self, e: u32, skip: &[u32]) -> Vec<(u32, f32)> {
         let mut sum: HashMap<u32, f32> = HashMap::new();
         for &d in &self.entries[e as usize].docs {
-            if d == skip {
+            if skip.contains(&d) {
                 continue;
             }
             for &(t, w) in &self.docs[d as usize].vector {
@@ -356,26 +493,35 @@ impl Matcher {
         let mut centroid: Vec<(u32, f32)> = sum.into_iter().collect();
         centroid.sort_unstable_by_key(|&(t, _)| t);
         normalise(&mut centroid);
-        dot(query, &centroid)
+        centroid
     }
 
     /// Our doc indices of the best BM25 matches, best first.
-    fn retrieve(&self, query: &Query_, held_out: Option<u32>) -> Vec<u32> {
-        let clauses: Vec<(Occur, Box<dyn Query>)> = query
-            .vector
+    fn retrieve(&self, query: &Query_, held_out: HeldOut) -> Vec<(u32, f32)> {
+        // The most informative terms find the candidates; ranking then
+        // reads all of them.
+        let mut strongest: Vec<(u32, f32)> = query.vector.clone();
+        strongest.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        strongest.truncate(RETRIEVAL_TERMS);
+        let clauses: Vec<(Occur, Box<dyn Query>)> = strongest
             .iter()
             .map(|&(id, _)| {
                 let (kind, text) = &self.term_texts[id as usize];
                 let term = Term::from_field_text(self.fields[*kind as usize], text);
                 let query: Box<dyn Query> = Box::new(BoostQuery::new(
                     Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
-                    KIND_WEIGHTS[*kind as usize],
+                    kind_weight(*kind as usize),
                 ));
                 (Occur::Should, query)
             })
             .collect();
         let query = BooleanQuery::new(clauses);
-        let limit = RETRIEVE + usize::from(held_out.is_some());
+        let limit = RETRIEVE
+            + match held_out {
+                HeldOut::Nothing => 0,
+                HeldOut::Docs(_, hidden) => hidden.len(),
+                HeldOut::Entry(e) => self.entries[e as usize].docs.len(),
+            };
         let Ok(hits) = self
             .searcher
             .search(&query, &TopDocs::with_limit(limit).order_by_score())
@@ -383,24 +529,44 @@ impl Matcher {
             return Vec::new();
         };
         hits.into_iter()
-            .filter_map(|(_, address): (f32, DocAddress)| {
+            .filter_map(|(score, address): (f32, DocAddress)| {
                 self.doc_ids
                     .get(address.segment_ord as usize)
                     .and_then(|ids| ids.get(address.doc_id as usize))
-                    .copied()
+                    .map(|&d| (d, score))
             })
-            .filter(|&d| Some(d) != held_out)
+            .filter(|&(d, _)| {
+                !held_out.hides(d) && !held_out.hides_entry(self.docs[d as usize].entry)
+            })
             .collect()
     }
 
-    fn vectorize(&self, terms: &Terms) -> Query_ {
+    /// The query vector. A term only the held-out text (or entry) uses
+    /// counts as unknown, as it would for a real question.
+    fn vectorize(&self, terms: &Terms, held_out: HeldOut) -> Query_ {
         let mut counts: HashMap<u32, f32> = HashMap::new();
         let mut unknown: HashMap<(usize, &str), f32> = HashMap::new();
         for (kind, list) in kind_lists(terms).into_iter().enumerate() {
             for token in list {
                 let key = format!("{}{token}", KIND_PREFIX[kind]);
-                match self.terms.get(&key) {
-                    Some(&id) => *counts.entry(id).or_default() += 1.0,
+                let known = self.terms.get(&key).copied().filter(|&id| match held_out {
+                    HeldOut::Nothing => true,
+                    HeldOut::Docs(_, hidden) => {
+                        let in_hidden = hidden
+                            .iter()
+                            .filter(|&&d| {
+                                self.docs[d as usize]
+                                    .vector
+                                    .binary_search_by_key(&id, |&(t, _)| t)
+                                    .is_ok()
+                            })
+                            .count();
+                        self.doc_df[id as usize] as usize > in_hidden
+                    }
+                    HeldOut::Entry(_) => self.entry_df[id as usize] > 1,
+                });
+                match known {
+                    Some(id) => *counts.entry(id).or_default() += 1.0,
                     None => *unknown.entry((kind, token.as_str())).or_default() += 1.0,
                 }
             }
@@ -416,9 +582,20 @@ impl Matcher {
             .sum();
         let known_sq: f32 = vector.iter().map(|(_, w)| w * w).sum();
         let norm = (known_sq + unknown_sq).sqrt();
-        // Scale so that a unit-length doc vector dotted with it is a cosine
-        // once divided by `norm`.
-        Query_ { vector, norm }
+        let known_words = vector
+            .iter()
+            .filter(|&&(id, _)| self.term_texts[id as usize].0 == 0)
+            .count();
+        Query_ {
+            vector,
+            norm,
+            known_words,
+            unknown_share: if norm > 0.0 {
+                unknown_sq / (norm * norm)
+            } else {
+                0.0
+            },
+        }
     }
 
     fn build_index(&mut self, analysed: &[Analysed]) -> Result<(), BuildError> {
@@ -481,26 +658,41 @@ impl Matcher {
         Ok(())
     }
 
-    /// Asks held-out FAQ questions back and fits the confidence map on
-    /// whether the best entry was the question's own.
+    /// Asks FAQ questions back and fits the confidence model on whether
+    /// each candidate was the question's own entry: once with only that
+    /// question held out (its entry should still win), once with its whole
+    /// entry held out (a question the FAQ does not answer: every candidate
+    /// is wrong).
     fn calibrate(&mut self, analysed: &[Analysed]) {
         let questions: Vec<u32> = (0..analysed.len() as u32)
             .filter(|&d| analysed[d as usize].is_question)
             .collect();
         let stride = questions.len().div_ceil(CALIBRATION_SAMPLES).max(1);
-        let samples: Vec<(f32, bool)> = questions
-            .iter()
-            .step_by(stride)
-            .map(|&d| {
-                let a = &analysed[d as usize];
-                let ranked = self.rank(&a.terms, &a.text, Some(d));
-                match ranked.first() {
-                    Some(&(e, raw)) => (raw, e == self.docs[d as usize].entry),
-                    None => (0.0, false),
+        let unanswerable_weight = UNANSWERABLE_WEIGHT;
+        let mut samples: Vec<Sample> = Vec::new();
+        for &d in questions.iter().step_by(stride) {
+            let a = &analysed[d as usize];
+            let own = self.docs[d as usize].entry;
+            let ranking = self.rank(&a.terms, &a.text, HeldOut::Docs(own, &[d]));
+            for (i, s) in ranking.scored.iter().take(MAX_CANDIDATES).enumerate() {
+                samples.push(Sample {
+                    features: ranking.features(i),
+                    correct: s.entry == own,
+                    weight: 1.0,
+                });
+            }
+            if unanswerable_weight > 0.0 {
+                let ranking = self.rank(&a.terms, &a.text, HeldOut::Entry(own));
+                for i in 0..ranking.scored.len().min(MAX_CANDIDATES) {
+                    samples.push(Sample {
+                        features: ranking.features(i),
+                        correct: false,
+                        weight: unanswerable_weight,
+                    });
                 }
-            })
-            .collect();
-        self.calibration = Calibration::fit(&samples, |x| x, CALIBRATION_PRIOR_WEIGHT);
+            }
+        }
+        self.confidence = ConfidenceModel::fit(&samples);
     }
 }
 
@@ -512,6 +704,10 @@ fn compact(text: &str) -> String {
 fn empty_searcher() -> Result<Searcher, BuildError> {
     let index = Index::create_in_ram(Schema::builder().build());
     Ok(index.reader()?.searcher())
+}
+
+fn kind_weight(kind: usize) -> f32 {
+    KIND_WEIGHTS[kind]
 }
 
 fn kind_lists(terms: &Terms) -> [&Vec<String>; 3] {

@@ -45,7 +45,7 @@ pub struct MatcherConfig {
 impl Default for MatcherConfig {
     fn default() -> Self {
         Self {
-            answer_threshold: 0.6,
+            answer_threshold: 0.4,
             margin: 0.1,
             suggest_threshold: 0.3,
             max_suggestions: 3,
