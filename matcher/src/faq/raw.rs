@@ -1,0 +1,390 @@
+//! One FAQ file as written: serde structs that keep the place of every value
+//! (`Spanned`), and the translation of YAML and type errors into one-line
+//! messages of our own.
+//!
+//! Nothing here knows what makes a FAQ valid (that is `validate`): every
+//! field is optional so that a missing field becomes a validation error at a
+//! useful place, collected with all the others, instead of stopping the
+//! parse. What serde cannot recover from (a syntax error, an unknown field,
+//! a value of the wrong shape) stops this file only.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_saphyr::{Location, Spanned};
+
+/// A text value; `None` when the YAML has nothing there (`zh:` or `- `),
+/// which validation reports as an empty text rather than a type error.
+pub(super) type Text = Spanned<Option<String>>;
+
+/// The top level of a FAQ file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub version: Option<Spanned<u64>>,
+    pub default_language: Option<Spanned<String>>,
+    pub categories: Option<Vec<Spanned<RawCategory>>>,
+    pub synonyms: Option<Vec<Spanned<TextList>>>,
+    pub entries: Option<Vec<Spanned<RawEntry>>>,
+}
+
+/// The names of the top-level fields, for messages about mis-indented keys.
+const FILE_FIELDS: &[&str] = &[
+    "version",
+    "default_language",
+    "categories",
+    "synonyms",
+    "entries",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCategory {
+    pub id: Option<Spanned<String>>,
+    pub title: Option<Spanned<LangMap<Text>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEntry {
+    pub id: Option<Spanned<String>>,
+    pub category: Option<Spanned<String>>,
+    pub questions: Option<Spanned<LangMap<TextList>>>,
+    pub keywords: Option<TextList>,
+    pub answer: Option<Spanned<LangMap<Text>>>,
+    pub escalate: Option<Spanned<bool>>,
+}
+
+const ENTRY_FIELDS: &[&str] = &[
+    "id",
+    "category",
+    "questions",
+    "keywords",
+    "answer",
+    "escalate",
+];
+
+/// A list of texts (`[a, b]` or `- a` lines). Deserialized by hand so that a
+/// wrong shape says what was expected in our words.
+#[derive(Debug, Default)]
+pub(super) struct TextList(pub Vec<Text>);
+
+impl<'de> Deserialize<'de> for TextList {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = TextList;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of texts like `[a, b]`")
+            }
+
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<TextList, A::Error> {
+                let mut texts = Vec::new();
+                while let Some(text) = seq.next_element()? {
+                    texts.push(text);
+                }
+                Ok(TextList(texts))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// A mapping from language code to a value, in file order. The keys keep
+/// their places so a bad language code can be pointed at.
+#[derive(Debug)]
+pub(super) struct LangMap<T>(pub Vec<(Spanned<String>, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for LangMap<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> de::Visitor<'de> for Visitor<T> {
+            type Value = LangMap<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("language codes with their texts, like `zh: ...`")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<LangMap<T>, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(key) = map.next_key()? {
+                    let value = map.next_value()?;
+                    pairs.push((key, value));
+                }
+                Ok(LangMap(pairs))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor(PhantomData))
+    }
+}
+
+/// Why a file could not be read as YAML of the expected shape.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct SyntaxError {
+    /// 1-based; `None` when the library gave no place.
+    pub line_column: Option<(u32, u32)>,
+    pub message: String,
+}
+
+/// Parses one FAQ file. An empty file (or one with only comments) is an
+/// empty [`RawFile`]; validation then reports what is missing.
+pub(super) fn parse(text: &str) -> Result<RawFile, SyntaxError> {
+    let mut options = serde_saphyr::Options::default();
+    // Our messages are one line; the caller prints file:line:column.
+    options.with_snippet = false;
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    // The default budget (250,000 nodes) is for configuration files; a FAQ
+    // of 10,000 entries has more nodes than that. The limits stay finite.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = 20_000_000;
+    budget.max_events = 50_000_000;
+    options.budget = Some(budget);
+
+    serde_saphyr::from_str_with_options::<Option<RawFile>>(text, options)
+        .map(Option::unwrap_or_default)
+        .map_err(|error| SyntaxError {
+            line_column: error.location().and_then(line_column),
+            message: describe(&error),
+        })
+}
+
+/// The 1-based line and column of a library location, if it is known.
+pub(super) fn line_column(location: Location) -> Option<(u32, u32)> {
+    let line = u32::try_from(location.line()).ok()?;
+    let column = u32::try_from(location.column()).ok()?;
+    (line > 0).then_some((line, column.max(1)))
+}
+
+/// A one-line message in our words for a library error.
+fn describe(error: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error as E;
+    match error.without_snippet() {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => unknown_field(field, expected),
+        E::SerdeMissingField { field, .. } => {
+            format!("missing `{field}` (or it is mis-indented)")
+        }
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        }
+        | E::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => {
+            let found = found(unexpected);
+            let mut message = format!("expected {expected}, found {found}");
+            if found == "a mapping" {
+                message.push_str(" (is the key above it indented too far?)");
+            }
+            message
+        }
+        E::Unexpected { expected, .. } => match *expected {
+            "sequence start" => "expected a list here (`[a, b]` or `- a` lines)".to_owned(),
+            "mapping start" => "expected `key: value` lines here".to_owned(),
+            "string scalar" | "scalar" => {
+                "expected a text here, found a list or a mapping".to_owned()
+            }
+            other => format!("expected {other} here"),
+        },
+        E::InvalidScalar { ty, .. } => match *ty {
+            "bool" | "boolean" => "expected `true` or `false`".to_owned(),
+            ty if ty.starts_with('u') || ty.starts_with('i') => {
+                "expected a whole number like `1`".to_owned()
+            }
+            ty => format!("this value is not a valid {ty}"),
+        },
+        E::InvalidBooleanStrict { .. } => "expected `true` or `false`".to_owned(),
+        E::NullIntoString { .. } => "expected a text, found nothing".to_owned(),
+        E::DuplicateMappingKey { key, .. } => match key {
+            Some(key) => format!("`{key}` appears twice here; each key may appear only once"),
+            None => "a key appears twice here; each key may appear only once".to_owned(),
+        },
+        E::Eof { .. } => "the file ends in the middle of a value".to_owned(),
+        E::MultipleDocuments { .. } => {
+            "more than one YAML document (`---`) in one file; use one file per document".to_owned()
+        }
+        E::InvalidUtf8Input => "the file is not UTF-8 text".to_owned(),
+        E::ExternalMessage { msg, .. } => syntax(msg),
+        E::AliasError { error, .. } => describe(error),
+        other => syntax(&other.to_string()),
+    }
+}
+
+/// A YAML syntax error from the parser, as one line, with a hint when it is
+/// most likely a mis-indented line.
+fn syntax(message: &str) -> String {
+    let first_line = message.lines().next().unwrap_or_default();
+    let message = strip_location_suffix(first_line);
+    let indentation = [
+        "indent",
+        "'-' indicator",
+        "block",
+        "mapping values are not allowed",
+    ]
+    .iter()
+    .any(|hint| message.contains(hint));
+    if indentation {
+        format!(
+            "YAML syntax error: {message} (check the indentation of this line and the one above)"
+        )
+    } else {
+        format!("YAML syntax error: {message}")
+    }
+}
+
+/// The library appends " at line L, column C"; we print the place ourselves.
+fn strip_location_suffix(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(", column ") => &message[..at],
+        _ => message,
+    }
+}
+
+/// serde's words for what it found, in ours.
+fn found(unexpected: &str) -> String {
+    match unexpected {
+        "map" => "a mapping".to_owned(),
+        "sequence" => "a list".to_owned(),
+        "unit" | "null" => "nothing".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// An unknown field, named with where it was found and what it might be.
+fn unknown_field(field: &str, expected: &[&str]) -> String {
+    let place = if expected.contains(&"questions") {
+        "an entry"
+    } else if expected.contains(&"title") {
+        "a category"
+    } else if expected.contains(&"version") {
+        "the top level"
+    } else {
+        "this mapping"
+    };
+    let mut message = format!("unknown field `{field}` in {place}");
+
+    let closest = expected
+        .iter()
+        .map(|name| (strsim::normalized_damerau_levenshtein(field, name), name))
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((_, name)) = closest {
+        message.push_str(&format!(" (did you mean `{name}`?)"));
+    } else if place == "an entry" && super::validate::is_language_code(field) {
+        message.push_str(
+            ": a language code here means it is mis-indented; \
+             indent it under `questions:` or `answer:`",
+        );
+    } else if place == "a category" && super::validate::is_language_code(field) {
+        message
+            .push_str(": a language code here means it is mis-indented; indent it under `title:`");
+    } else if place == "the top level" && ENTRY_FIELDS.contains(&field) {
+        message.push_str(&format!(
+            ": `{field}` belongs to an entry; is it mis-indented? Entries go under `entries:` as `- id: ...`"
+        ));
+    } else if place == "an entry" && FILE_FIELDS.contains(&field) {
+        message.push_str(&format!(
+            ": `{field}` belongs to the top level; is it indented too far?"
+        ));
+    } else {
+        message.push_str(&format!("; expected one of: {}", expected.join(", ")));
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> SyntaxError {
+        parse(text).expect_err("should not parse")
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_faq() {
+        let file = parse("").unwrap();
+        assert!(file.version.is_none() && file.entries.is_none());
+        let file = parse("# nothing yet\n").unwrap();
+        assert!(file.version.is_none());
+    }
+
+    #[test]
+    fn values_keep_their_line_and_column() {
+        let file = parse("version: 1\nentries:\n  - id: x\n    questions: {zh: [a]}\n").unwrap();
+        let entry = &file.entries.unwrap()[0].value;
+        let id = entry.id.as_ref().unwrap();
+        assert_eq!((id.referenced.line(), id.referenced.column()), (3, 9));
+        let questions = &entry.questions.as_ref().unwrap().value.0[0].1.0[0];
+        assert_eq!(questions.value.as_deref(), Some("a"));
+        assert_eq!(
+            (questions.referenced.line(), questions.referenced.column()),
+            (4, 22)
+        );
+    }
+
+    #[test]
+    fn a_typo_suggests_the_field_it_resembles() {
+        let e = error("version: 1\nentries:\n  - id: x\n    anwser: {zh: b}\n");
+        assert_eq!(e.line_column, Some((4, 5)));
+        assert_eq!(
+            e.message,
+            "unknown field `anwser` in an entry (did you mean `answer`?)"
+        );
+    }
+
+    #[test]
+    fn a_language_code_among_entry_fields_is_called_mis_indented() {
+        let e = error("version: 1\nentries:\n  - id: x\n    answer:\n    zh: b\n");
+        assert_eq!(e.line_column, Some((5, 5)));
+        assert!(
+            e.message.contains("unknown field `zh` in an entry"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("mis-indented"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_single_question_instead_of_a_list_says_a_list_was_expected() {
+        let e = error("version: 1\nentries:\n  - id: x\n    questions:\n      zh: a\n");
+        assert_eq!(
+            e.message,
+            "expected a list of texts like `[a, b]`, found string \"a\""
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_one_line_without_the_library_place() {
+        let e = error("version: 1\nentries:\n  - id: \"x\n    must: a\n");
+        assert_eq!(e.line_column, Some((3, 9)));
+        assert_eq!(e.message, "YAML syntax error: unclosed quote");
+        assert!(!e.message.contains('\n'));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = error("version: 1\nversion: 1\n");
+        assert_eq!(e.line_column, Some((2, 1)));
+        assert_eq!(
+            e.message,
+            "`version` appears twice here; each key may appear only once"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_a_list_asks_for_key_value_lines() {
+        let e = error("- a\n- b\n");
+        assert_eq!(e.message, "expected `key: value` lines here");
+    }
+}
