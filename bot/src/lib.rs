@@ -1,1 +1,16 @@
-//! helpdesk
+//! helpdesk: a Telegram support bot that answers from its FAQ when it is
+//! sure and hands everything else to human agents with the conversation.
+//!
+//! This crate is the binary's library: the pure [`engine`], the words in
+//! [`render`], the [`desk`] that runs the engine against the store, the
+//! shells ([`console`], [`telegram`]), [`settings`], [`startup`] wiring, and the [`cli`].
+
+pub mod cli;
+pub mod console;
+pub mod desk;
+pub mod engine;
+pub mod render;
+pub mod settings;
+pub mod startup;
+pub mod telegram;
+pub mod telemetry;

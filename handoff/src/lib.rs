@@ -10,10 +10,12 @@
 //! (UID, order id, tx hash, email) are lifted from text by [`details`].
 
 pub mod details;
-pub mod redact;
 mod model;
+pub mod redact;
 mod store;
+#[doc(hidden)]
+pub mod testing;
 
 pub use details::Details;
 pub use model::*;
-pub use store::{Store, StoreError};
+pub use store::{BackendKind, Store, StoreError};

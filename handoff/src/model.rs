@@ -150,11 +150,16 @@ pub struct Opened {
 }
 
 /// The result of a claim attempt; a ticket is never given to two agents.
+// Claimed is the common case and is used right away: boxing it would cost
+// an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ClaimOutcome {
     Claimed(Ticket),
     /// Someone (maybe the same agent) holds it already.
-    AlreadyClaimed { by: AgentId },
+    AlreadyClaimed {
+        by: AgentId,
+    },
     /// Closed or cancelled.
     NotOpen(Status),
     NotFound,

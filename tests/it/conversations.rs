@@ -1,1 +1,478 @@
-//! conversations tests
+//! Conversations through the desk (engine + a real SQLite store): what a
+//! user says, what the bot answers, what agents do. Each test is one story.
+
+use bot::desk::{AgentCommand, AgentProfile, Desk, Outgoing, Recipient};
+use bot::engine::{Action, Reply, UserCommand, UserInput, UserMessage};
+use bot::render::render;
+use bot::settings::Settings;
+use handoff::{Author, Priority, Status, TicketId, UserInfo};
+use tempfile::TempDir;
+
+const FAQ: &str = r#"
+version: 1
+default_language: zh
+categories:
+  - id: deposit
+    title: { zh: 充值, en: Deposits }
+  - id: security
+    title: { zh: 账户安全, en: Security }
+synonyms:
+  - [充币, 充值, deposit]
+entries:
+  - id: deposit-not-credited
+    category: deposit
+    questions:
+      zh: [充币没有到账怎么办, 充值一直不到账, 充币很久了还没到]
+      en: [My deposit has not arrived, Deposit not credited, Where is my deposit]
+    answer:
+      zh: 请先确认区块确认数已足够。
+      en: First check that the transaction has enough confirmations.
+  - id: deposit-address
+    category: deposit
+    questions:
+      zh: [充币地址在哪里, 怎么获取充值地址, 我的充币地址是什么]
+      en: [Where is my deposit address, How do I get a deposit address]
+    answer:
+      zh: 在资产页面点击充币即可看到地址。
+      en: Open Assets and tap Deposit to see your address.
+  - id: account-stolen
+    category: security
+    escalate: true
+    questions:
+      zh: [账户被盗了怎么办, 我的账号被黑了, 有人盗了我的账户]
+      en: [My account was hacked, Someone stole my account]
+    answer:
+      zh: 请立即冻结账户，我们的安全团队会联系您。
+      en: Freeze your account now; our security team will contact you.
+  - id: reset-2fa
+    category: security
+    questions:
+      zh: [谷歌验证器丢了怎么办, 怎么重置谷歌验证, 手机丢了无法二次验证]
+      en: [I lost my authenticator, How do I reset 2FA, Lost phone with Google Authenticator]
+    answer:
+      zh: 请在登录页点击“无法验证”，按提示重置。
+      en: Tap "Can't verify" on the login page and follow the steps.
+"#;
+
+const ALICE: i64 = 7;
+const BOB: i64 = 8;
+const MALLORY: i64 = 666;
+const VIP: i64 = 4242;
+
+struct Scene {
+    desk: Desk,
+    dir: TempDir,
+    next_key: std::cell::Cell<u64>,
+}
+
+fn settings(dir: &TempDir) -> Settings {
+    let faq = dir.path().join("faq.yaml");
+    if !faq.exists() {
+        std::fs::write(&faq, FAQ).unwrap();
+    }
+    let mut settings = Settings::default();
+    settings.faq_path = faq;
+    settings.database_url = format!("sqlite:{}", dir.path().join("helpdesk.db").display());
+    settings.staff.agents = vec![
+        AgentProfile { id: ALICE, alias: "Alice".into() },
+        AgentProfile { id: BOB, alias: "Bob".into() },
+    ];
+    settings.staff.vip_users = vec![VIP];
+    settings
+}
+
+impl Scene {
+    async fn new() -> Scene {
+        let dir = TempDir::new().unwrap();
+        let desk = bot::startup::build_desk(&settings(&dir), &[]).await.unwrap();
+        Scene { desk, dir, next_key: 0.into() }
+    }
+
+    /// The same database and FAQ, as after a restart of the bot.
+    async fn restart(self) -> Scene {
+        let Scene { desk, dir, next_key } = self;
+        drop(desk);
+        let desk = bot::startup::build_desk(&settings(&dir), &[]).await.unwrap();
+        Scene { desk, dir, next_key }
+    }
+
+    fn user(id: i64) -> UserInfo {
+        UserInfo { id, username: Some(format!("user{id}")), display_name: None, language: String::new() }
+    }
+
+    async fn send(&self, user: i64, input: UserInput) -> Vec<Outgoing> {
+        self.next_key.set(self.next_key.get() + 1);
+        let key = Some(format!("msg:{}", self.next_key.get()));
+        self.desk.user(UserMessage { user: Self::user(user), input, key }).await.unwrap()
+    }
+
+    async fn says(&self, user: i64, text: &str) -> Vec<Outgoing> {
+        match UserCommand::parse(text) {
+            Some(command) => self.send(user, UserInput::Command(command)).await,
+            None => self.send(user, UserInput::Text(text.into())).await,
+        }
+    }
+
+    async fn presses(&self, user: i64, action: Action) -> Vec<Outgoing> {
+        self.send(user, UserInput::Button(action)).await
+    }
+
+    async fn agent(&self, agent: i64, text: &str) -> Vec<Outgoing> {
+        let command = AgentCommand::parse(text).expect("a valid agent command");
+        self.desk.agent(agent, command).await.unwrap()
+    }
+
+    fn text(&self, out: &Outgoing) -> String {
+        render(&out.reply, &out.language, &self.desk.knowledge().faq).text
+    }
+}
+
+fn to_user(out: &[Outgoing], user: i64) -> Vec<&Reply> {
+    out.iter().filter(|o| o.to == Recipient::User(user)).map(|o| &o.reply).collect()
+}
+
+fn to_agent(out: &[Outgoing], agent: i64) -> Vec<&Reply> {
+    out.iter().filter(|o| o.to == Recipient::Agent(agent)).map(|o| &o.reply).collect()
+}
+
+fn to_staff(out: &[Outgoing]) -> Vec<&Reply> {
+    out.iter().filter(|o| o.to == Recipient::Staff).map(|o| &o.reply).collect()
+}
+
+fn opened_ticket(out: &[Outgoing]) -> TicketId {
+    out.iter()
+        .find_map(|o| match o.reply {
+            Reply::Queued { ticket, created: true, .. } => Some(ticket),
+            _ => None,
+        })
+        .expect("a ticket was opened")
+}
+
+#[tokio::test]
+async fn start_greets_in_the_users_language_with_buttons_and_the_security_line() {
+    let scene = Scene::new().await;
+    let mut user = Scene::user(1);
+    user.language = "en-US".into();
+    let out = scene
+        .desk
+        .user(UserMessage { user, input: UserInput::Command(UserCommand::Start), key: None })
+        .await
+        .unwrap();
+    assert_eq!(to_user(&out, 1), vec![&Reply::Welcome]);
+    let message = render(&out[0].reply, &out[0].language, &scene.desk.knowledge().faq);
+    assert!(message.text.contains("never ask for your password"), "{}", message.text);
+    let actions: Vec<&Action> = message.buttons.iter().flatten().map(|b| &b.action).collect();
+    assert_eq!(actions, vec![&Action::Browse, &Action::Human]);
+}
+
+#[tokio::test]
+async fn a_clear_question_is_answered_in_the_language_it_was_asked_in() {
+    let scene = Scene::new().await;
+    let out = scene.says(1, "充币没有到账怎么办").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::Answer { entry_id: "deposit-not-credited".into() }]);
+    assert_eq!(scene.text(&out[0]), "请先确认区块确认数已足够。");
+
+    let out = scene.says(2, "My deposit has not arrived").await;
+    assert_eq!(to_user(&out, 2), vec![&Reply::Answer { entry_id: "deposit-not-credited".into() }]);
+    assert_eq!(scene.text(&out[0]), "First check that the transaction has enough confirmations.");
+}
+
+#[tokio::test]
+async fn solved_is_acknowledged_and_not_helpful_offers_a_human_when_nothing_else_fits() {
+    let scene = Scene::new().await;
+    scene.says(1, "充币没有到账怎么办").await;
+    let out = scene.presses(1, Action::Solved("deposit-not-credited".into())).await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::GladItHelped]);
+
+    scene.says(1, "谷歌验证器丢了怎么办").await;
+    let out = scene.presses(1, Action::NotHelpful("reset-2fa".into())).await;
+    let replies = to_user(&out, 1);
+    assert!(
+        matches!(replies[..], [Reply::OfferHuman] | [Reply::DidYouMean { .. }]),
+        "{replies:?}"
+    );
+    if let [Reply::DidYouMean { entry_ids }] = &replies[..] {
+        assert!(!entry_ids.contains(&"reset-2fa".to_owned()), "the rejected answer is not offered again");
+    }
+}
+
+#[tokio::test]
+async fn small_talk_gets_a_friendly_reply_and_nothing_is_handed_off() {
+    let scene = Scene::new().await;
+    assert_eq!(to_user(&scene.says(1, "你好").await, 1), vec![&Reply::Greeting]);
+    assert_eq!(to_user(&scene.says(1, "thanks!").await, 1), vec![&Reply::YouAreWelcome]);
+    assert!(scene.desk.store().open_ticket_of(1).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn asking_for_a_human_in_words_opens_a_ticket_with_the_whole_conversation() {
+    let scene = Scene::new().await;
+    scene.says(1, "充币没有到账怎么办").await;
+    let out = scene.says(1, "转人工").await;
+    let ticket = opened_ticket(&out);
+    assert!(to_user(&out, 1).contains(&&Reply::AskDetails { ticket }));
+    let card = to_staff(&out)
+        .into_iter()
+        .find_map(|r| match r {
+            Reply::NewTicket(card) => Some(card.clone()),
+            _ => None,
+        })
+        .expect("staff see a new-ticket card");
+    assert_eq!(card.id, ticket);
+    assert_eq!(card.category.as_deref(), Some("deposit"));
+    assert_eq!(card.user.language, "zh");
+    let said: Vec<(&Author, &str)> = card.transcript.iter().map(|e| (&e.author, e.text.as_str())).collect();
+    assert_eq!(said[0], (&Author::User, "充币没有到账怎么办"));
+    assert_eq!(said[1].0, &Author::Bot);
+    assert_eq!(said.last().unwrap(), &(&Author::User, "转人工"));
+    assert_eq!(card.transcript[0].candidates[0].entry_id, "deposit-not-credited", "agents see what the bot considered");
+}
+
+#[tokio::test]
+async fn details_sent_when_asked_are_lifted_onto_the_ticket() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    let out = scene.says(1, "my UID is 12345678").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::DetailsNoted]);
+    let card = scene.desk.card(ticket).await.unwrap().unwrap();
+    assert_eq!(card.details.uids, vec!["12345678".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_whole_handoff_claim_relay_close_and_rating() {
+    let scene = Scene::new().await;
+    scene.says(1, "my deposit has not arrived").await;
+    let ticket = opened_ticket(&scene.says(1, "I want to talk to a human").await);
+    scene.presses(1, Action::SkipDetails).await;
+
+    let out = scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::Claimed(card)] if card.id == ticket));
+    assert_eq!(to_user(&out, 1), vec![&Reply::AgentJoined { alias: "Alice".into() }]);
+
+    let out = scene.agent(ALICE, "Could you send the transaction hash?").await;
+    let relayed = to_user(&out, 1);
+    assert_eq!(
+        relayed,
+        vec![&Reply::FromAgent { alias: "Alice".into(), text: "Could you send the transaction hash?".into(), attachments: vec![] }]
+    );
+    let shown = scene.text(out.iter().find(|o| o.to == Recipient::User(1)).unwrap());
+    assert!(shown.starts_with("Alice: "), "the agent appears under the alias: {shown}");
+
+    let hash = format!("0x{}", "ab".repeat(32));
+    let out = scene.says(1, &format!("here it is {hash}")).await;
+    assert!(
+        matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { ticket: t, text, .. }] if *t == ticket && text.contains(&hash)),
+        "the claimed ticket's user messages go to its agent: {out:?}"
+    );
+
+    let out = scene.agent(ALICE, "/close").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::TicketClosed { ticket }]);
+    let out = scene.presses(1, Action::Rate { ticket, score: 5 }).await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::ThanksForRating { score: 5 }]);
+
+    let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
+    assert_eq!(stored.status, Status::Closed);
+    assert_eq!(stored.rating.map(|r| r.score), Some(5));
+    assert_eq!(stored.agent, Some(ALICE));
+    let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+    assert!(transcript.iter().any(|e| e.author == Author::Agent(ALICE)));
+}
+
+#[tokio::test]
+async fn a_claimed_ticket_cannot_be_claimed_by_a_second_agent() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let out = scene.agent(BOB, &format!("/claim {ticket}")).await;
+    assert_eq!(
+        to_agent(&out, BOB),
+        vec![&Reply::Refused(bot::engine::Refusal::AlreadyClaimed { ticket, by: ALICE })]
+    );
+    let out = scene.agent(BOB, "hello from bob").await;
+    assert_eq!(to_agent(&out, BOB), vec![&Reply::Refused(bot::engine::Refusal::NoTicketInHand)]);
+    assert!(to_user(&out, 1).is_empty());
+}
+
+#[tokio::test]
+async fn someone_who_is_not_an_agent_can_use_no_staff_command() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    for command in [
+        "/queue".to_owned(),
+        "/next".to_owned(),
+        format!("/claim {ticket}"),
+        format!("/close {ticket}"),
+        "/note sneaky".to_owned(),
+        "/faq deposit-address".to_owned(),
+        "/link deposit-address".to_owned(),
+        "/mine".to_owned(),
+        "/transfer 7".to_owned(),
+        "hello user".to_owned(),
+    ] {
+        let out = scene.agent(MALLORY, &command).await;
+        assert_eq!(to_agent(&out, MALLORY), vec![&Reply::Refused(bot::engine::Refusal::NotAllowed)], "{command}");
+        assert_eq!(out.len(), 1, "{command}: nothing else happens");
+    }
+    let out = scene.desk.agent(MALLORY, AgentCommand::Button(Action::Claim(ticket))).await.unwrap();
+    assert_eq!(to_agent(&out, MALLORY), vec![&Reply::Refused(bot::engine::Refusal::NotAllowed)]);
+    let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
+    assert_eq!(stored.status, Status::Waiting);
+}
+
+#[tokio::test]
+async fn a_user_cannot_rate_or_claim_through_buttons_that_are_not_theirs() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    scene.agent(ALICE, "/close").await;
+    let out = scene.presses(2, Action::Rate { ticket, score: 1 }).await;
+    assert_eq!(to_user(&out, 2), vec![&Reply::CannotHandle]);
+    let out = scene.presses(2, Action::Claim(ticket)).await;
+    assert_eq!(to_user(&out, 2), vec![&Reply::CannotHandle]);
+    let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
+    assert_eq!(stored.rating, None);
+}
+
+#[tokio::test]
+async fn a_pasted_password_is_masked_before_anyone_sees_it_and_the_user_is_warned() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    let out = scene.says(1, "my password is Hunter2!xyz please check").await;
+    assert!(to_user(&out, 1).contains(&&Reply::SecretWarning));
+    for o in &out {
+        assert!(!format!("{:?}", o.reply).contains("Hunter2"), "leaked: {o:?}");
+    }
+    let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+    assert!(transcript.iter().all(|e| !e.text.contains("Hunter2")));
+}
+
+#[tokio::test]
+async fn an_escalating_entry_answers_and_opens_an_urgent_ticket() {
+    let scene = Scene::new().await;
+    let out = scene.says(1, "我的账号被黑了").await;
+    let replies = to_user(&out, 1);
+    assert_eq!(replies[0], &Reply::Answer { entry_id: "account-stolen".into() });
+    let ticket = opened_ticket(&out);
+    let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
+    assert_eq!(stored.priority, Priority::Urgent);
+    assert_eq!(stored.category.as_deref(), Some("security"));
+}
+
+#[tokio::test]
+async fn vip_users_are_queued_ahead_of_earlier_normal_users() {
+    let scene = Scene::new().await;
+    let normal = opened_ticket(&scene.says(1, "/human").await);
+    let vip = opened_ticket(&scene.says(VIP, "/human").await);
+    let queue = scene.desk.store().queue().await.unwrap();
+    let order: Vec<TicketId> = queue.iter().map(|t| t.id).collect();
+    assert_eq!(order, vec![vip, normal]);
+    let out = scene.agent(ALICE, "/next").await;
+    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::Claimed(card)] if card.id == vip));
+}
+
+#[tokio::test]
+async fn cancel_leaves_the_queue_and_tells_the_staff() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    let out = scene.says(1, "/cancel").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::Cancelled { ticket }]);
+    assert!(to_staff(&out).contains(&&Reply::UserCancelled { ticket }));
+    assert_eq!(scene.desk.store().ticket(ticket).await.unwrap().unwrap().status, Status::Cancelled);
+    assert_eq!(to_user(&scene.says(1, "/cancel").await, 1), vec![&Reply::NothingToCancel]);
+}
+
+#[tokio::test]
+async fn a_second_request_while_waiting_adds_to_the_same_ticket() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    let out = scene.says(1, "/human").await;
+    assert!(matches!(to_user(&out, 1)[..], [Reply::Queued { ticket: t, created: false, .. }] if *t == ticket));
+    assert_eq!(scene.desk.store().queue().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn browsing_lists_categories_then_entries_and_picking_one_answers_it() {
+    let scene = Scene::new().await;
+    assert_eq!(to_user(&scene.says(1, "/faq").await, 1), vec![&Reply::Categories]);
+    let out = scene.presses(1, Action::Category("security".into())).await;
+    let message = render(&out[0].reply, "zh", &scene.desk.knowledge().faq);
+    let picks: Vec<&Action> = message.buttons.iter().flatten().map(|b| &b.action).collect();
+    assert!(picks.contains(&&Action::Pick("reset-2fa".into())), "{picks:?}");
+    let out = scene.presses(1, Action::Pick("reset-2fa".into())).await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::Answer { entry_id: "reset-2fa".into() }]);
+}
+
+#[tokio::test]
+async fn a_file_outside_a_handoff_gets_a_polite_answer_and_inside_one_is_relayed() {
+    let scene = Scene::new().await;
+    let sticker = UserInput::Attachment {
+        attachment: handoff::Attachment { kind: "sticker".into(), file_id: "CAACAg".into() },
+        caption: None,
+    };
+    assert_eq!(to_user(&scene.send(1, sticker).await, 1), vec![&Reply::CannotHandle]);
+
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let photo = UserInput::Attachment {
+        attachment: handoff::Attachment { kind: "photo".into(), file_id: "AgACPhoto".into() },
+        caption: Some("screenshot of the error".into()),
+    };
+    let out = scene.send(1, photo).await;
+    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { attachments, .. }] if attachments[0].file_id == "AgACPhoto"));
+    let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+    assert_eq!(transcript.last().unwrap().attachments[0].kind, "photo");
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_of_a_handoff_loses_nothing() {
+    let scene = Scene::new().await;
+    scene.says(1, "充币没有到账怎么办").await;
+    let ticket = opened_ticket(&scene.says(1, "转人工").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let scene = scene.restart().await;
+
+    let out = scene.agent(ALICE, "我来帮您查一下").await;
+    assert!(matches!(to_user(&out, 1)[..], [Reply::FromAgent { text, .. }] if text == "我来帮您查一下"));
+    let out = scene.says(1, "好的谢谢").await;
+    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { .. }]), "after a restart the user still reaches the agent");
+    assert_eq!(out.iter().find(|o| o.to == Recipient::Agent(ALICE)).unwrap().language, "en");
+    scene.agent(ALICE, "/close").await;
+    let scene = scene.restart().await;
+    let out = scene.says(1, "5").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::ThanksForRating { score: 5 }]);
+    assert_eq!(scene.desk.store().ticket(ticket).await.unwrap().unwrap().rating.map(|r| r.score), Some(5));
+}
+
+#[tokio::test]
+async fn a_message_delivered_twice_is_kept_once() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    let message = UserMessage {
+        user: Scene::user(1),
+        input: UserInput::Text("the same update twice".into()),
+        key: Some("update:99".into()),
+    };
+    scene.desk.user(message.clone()).await.unwrap();
+    scene.desk.user(message).await.unwrap();
+    let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+    assert_eq!(transcript.iter().filter(|e| e.text == "the same update twice").count(), 1);
+}
+
+#[tokio::test]
+async fn agent_notes_stay_internal_and_faq_answers_reach_the_user_in_their_language() {
+    let scene = Scene::new().await;
+    scene.says(1, "where is my deposit address").await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let out = scene.agent(ALICE, "/note user seems confused about networks").await;
+    assert!(to_user(&out, 1).is_empty());
+    assert_eq!(scene.desk.store().notes(ticket).await.unwrap().len(), 1);
+    let out = scene.agent(ALICE, "/faq deposit-address").await;
+    let message = out.iter().find(|o| o.to == Recipient::User(1)).unwrap();
+    assert_eq!(scene.text(message), "Alice: Open Assets and tap Deposit to see your address.");
+    let out = scene.agent(ALICE, "/faq no-such-entry").await;
+    assert_eq!(to_agent(&out, ALICE), vec![&Reply::Refused(bot::engine::Refusal::UnknownEntry("no-such-entry".into()))]);
+}

@@ -5,3 +5,5 @@ mod faq_files;
 mod matcher_quality;
 mod store;
 mod conversations;
+mod fake_bot_api;
+mod telegram;

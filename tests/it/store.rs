@@ -1,1 +1,947 @@
-//! store tests
+//! The handoff store's conformance suite: one set of behaviours, run on
+//! SQLite (a temporary file) and, when `TEST_DATABASE_URL` is set, on
+//! Postgres (each test in a fresh schema that is dropped afterwards).
+//!
+//! Each behaviour is an `async fn` taking a `&Store`; `conformance!` turns it
+//! into `store::sqlite::NAME` and `store::postgres::NAME` tests.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use handoff::{
+    Attachment, Author, BackendKind, CandidateRecord, ClaimOutcome, Details, NewEntry, NewTicket,
+    Priority, QueryOutcome, QueryRecord, Rating, Status, Store, StoreError, TicketId, UserInfo,
+};
+
+// --- fixtures ----------------------------------------------------------------
+
+/// A store on a database of its own, removed when dropped.
+struct Db {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+    url: String,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.schema.take() {
+            // Drop runs outside any async context we could borrow (maybe
+            // while unwinding): use a small runtime on a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(handoff::testing::drop_postgres_schema(&base, &schema))
+            })
+            .join();
+        }
+    }
+}
+
+async fn sqlite_db() -> Db {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite:{}", dir.path().join("helpdesk.db").display());
+    let store = Store::connect(&url).await.expect("sqlite store");
+    Db {
+        store,
+        _dir: Some(dir),
+        schema: None,
+        url,
+    }
+}
+
+/// `None` (and the test passes without running) when Postgres is not
+/// configured for tests.
+async fn postgres_db() -> Option<Db> {
+    let base = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+    let schema = format!(
+        "hd_test_{}_{}_{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        chrono::Utc::now().timestamp_micros() % 1_000_000
+    );
+    let url = handoff::testing::postgres_url_with_schema(&base, &schema);
+    let store = Store::connect(&url)
+        .await
+        .expect("postgres store (TEST_DATABASE_URL)");
+    Some(Db {
+        store,
+        _dir: None,
+        schema: Some((base, schema)),
+        url,
+    })
+}
+
+fn user(id: i64) -> UserInfo {
+    UserInfo {
+        id,
+        username: Some(format!("user{id}")),
+        display_name: None,
+        language: "en".into(),
+    }
+}
+
+fn ticket_for(id: i64, priority: Priority, texts: &[&str]) -> NewTicket {
+    NewTicket {
+        user: user(id),
+        category: Some("deposit".into()),
+        priority,
+        details: Details::default(),
+        transcript: texts
+            .iter()
+            .map(|t| NewEntry::text(Author::User, *t))
+            .collect(),
+    }
+}
+
+async fn open(store: &Store, user: i64, priority: Priority) -> TicketId {
+    store
+        .open_ticket(ticket_for(user, priority, &["I need help"]))
+        .await
+        .expect("open ticket")
+        .ticket
+        .id
+}
+
+/// Declares each behaviour as a test on SQLite and on Postgres.
+macro_rules! conformance {
+    ($($(#[$meta:meta])* $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::sqlite_db().await;
+                    super::$name(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::postgres_db().await else {
+                        eprintln!("TEST_DATABASE_URL is not set: Postgres not tested");
+                        return;
+                    };
+                    super::$name(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    a_ticket_opens_waiting_with_its_whole_transcript,
+    a_user_asking_again_adds_to_their_open_ticket_instead_of_opening_another,
+    after_a_close_the_same_user_can_open_a_new_ticket,
+    a_redelivered_telegram_update_is_stored_once,
+    entries_are_numbered_in_the_order_they_were_appended,
+    the_first_agent_message_sets_the_first_reply_time,
+    appending_to_a_ticket_that_does_not_exist_fails,
+    the_queue_is_urgent_then_vip_then_normal_oldest_first,
+    a_waiting_user_learns_their_place_in_the_queue,
+    a_claimed_ticket_cannot_be_claimed_by_another_agent,
+    claim_next_takes_the_most_urgent_oldest_ticket,
+    transfer_and_release_move_a_ticket_between_agents_and_the_queue,
+    a_closed_ticket_leaves_the_queue_and_cannot_be_claimed,
+    a_user_who_cancels_leaves_the_queue,
+    ratings_are_one_to_five_and_only_for_closed_tickets,
+    notes_stay_on_the_ticket_in_order,
+    conversation_state_roundtrips_and_is_replaced,
+    secrets_are_masked_before_they_are_stored,
+    the_query_log_accepts_every_outcome,
+    fifty_agents_racing_for_a_thousand_tickets_claim_each_exactly_once,
+    fifty_agents_draining_the_queue_with_claim_next_never_share_a_ticket,
+    a_writer_killed_mid_burst_loses_nothing_it_acknowledged,
+);
+
+// --- behaviours ----------------------------------------------------------------
+
+async fn a_ticket_opens_waiting_with_its_whole_transcript(db: &Db) {
+    let store = &db.store;
+    let mut new = ticket_for(1, Priority::Normal, &["my deposit is missing"]);
+    new.details.uids.push("12345678".into());
+    new.transcript.push(NewEntry {
+        author: Author::Bot,
+        text: "Did you mean: deposit not credited?".into(),
+        attachments: vec![Attachment {
+            kind: "photo".into(),
+            file_id: "AgACAgQAAxk".into(),
+        }],
+        candidates: vec![CandidateRecord {
+            entry_id: "deposit-missing".into(),
+            confidence: 0.5,
+        }],
+        dedup_key: Some("u:1:m:2".into()),
+    });
+    let opened = store.open_ticket(new).await.unwrap();
+    assert!(opened.created);
+    let t = &opened.ticket;
+    assert_eq!(t.status, Status::Waiting);
+    assert_eq!(t.user, user(1));
+    assert_eq!(t.category.as_deref(), Some("deposit"));
+    assert_eq!(t.details.uids, ["12345678"]);
+    assert!(
+        t.agent.is_none() && t.claimed_at.is_none() && t.closed_at.is_none() && t.rating.is_none()
+    );
+    assert_eq!(store.ticket(t.id).await.unwrap().as_ref(), Some(t));
+
+    let transcript = store.transcript(t.id).await.unwrap();
+    assert_eq!(transcript.len(), 2);
+    assert_eq!((transcript[0].seq, transcript[0].author), (1, Author::User));
+    assert_eq!(transcript[0].text, "my deposit is missing");
+    assert_eq!(transcript[1].seq, 2);
+    assert_eq!(transcript[1].attachments[0].file_id, "AgACAgQAAxk");
+    assert_eq!(transcript[1].candidates[0].entry_id, "deposit-missing");
+    assert_eq!(transcript[1].candidates[0].confidence, 0.5);
+    assert!(transcript[0].at >= t.opened_at);
+    assert!(store.ticket(t.id + 1000).await.unwrap().is_none());
+}
+
+async fn a_user_asking_again_adds_to_their_open_ticket_instead_of_opening_another(db: &Db) {
+    let store = &db.store;
+    let first = store
+        .open_ticket(ticket_for(7, Priority::Normal, &["first question"]))
+        .await
+        .unwrap();
+    let mut again = ticket_for(7, Priority::Urgent, &["second question"]);
+    again.details.order_ids.push("2024051812345678".into());
+    let second = store.open_ticket(again).await.unwrap();
+    assert!(!second.created);
+    assert_eq!(second.ticket.id, first.ticket.id);
+    assert_eq!(
+        second.ticket.priority,
+        Priority::Urgent,
+        "the more urgent request raises the priority"
+    );
+    assert_eq!(second.ticket.details.order_ids, ["2024051812345678"]);
+    let texts: Vec<_> = store
+        .transcript(first.ticket.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(texts, ["first question", "second question"]);
+    assert_eq!(
+        store.open_ticket_of(7).await.unwrap().unwrap().id,
+        first.ticket.id
+    );
+    assert_eq!(store.queue().await.unwrap().len(), 1);
+
+    // Claimed still counts as open.
+    store.claim(first.ticket.id, 500).await.unwrap();
+    let third = store
+        .open_ticket(ticket_for(7, Priority::Normal, &["hello?"]))
+        .await
+        .unwrap();
+    assert!(!third.created);
+    assert_eq!(third.ticket.status, Status::Claimed);
+    assert!(store.open_ticket_of(8).await.unwrap().is_none());
+}
+
+async fn after_a_close_the_same_user_can_open_a_new_ticket(db: &Db) {
+    let store = &db.store;
+    let first = open(store, 3, Priority::Normal).await;
+    store.close(first).await.unwrap().unwrap();
+    assert!(store.open_ticket_of(3).await.unwrap().is_none());
+    let second = store
+        .open_ticket(ticket_for(3, Priority::Normal, &["again"]))
+        .await
+        .unwrap();
+    assert!(second.created);
+    assert_ne!(second.ticket.id, first);
+}
+
+async fn a_redelivered_telegram_update_is_stored_once(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    let entry = NewEntry {
+        dedup_key: Some("update:991".into()),
+        ..NewEntry::text(Author::User, "are you there?")
+    };
+    assert!(store.append(id, entry.clone()).await.unwrap());
+    assert!(!store.append(id, entry.clone()).await.unwrap());
+    assert_eq!(store.transcript(id).await.unwrap().len(), 2);
+    // The same key on another ticket is another message.
+    let other = open(store, 2, Priority::Normal).await;
+    assert!(store.append(other, entry.clone()).await.unwrap());
+    // A redelivered handoff (same keys) adds nothing to the open ticket.
+    let mut again = ticket_for(1, Priority::Normal, &[]);
+    again.transcript.push(entry);
+    store.open_ticket(again).await.unwrap();
+    let transcript = store.transcript(id).await.unwrap();
+    assert_eq!(transcript.len(), 2);
+    assert_eq!(transcript.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+}
+
+async fn entries_are_numbered_in_the_order_they_were_appended(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    for i in 0..20 {
+        let author = if i % 2 == 0 {
+            Author::User
+        } else {
+            Author::Agent(9)
+        };
+        store
+            .append(id, NewEntry::text(author, format!("message {i}")))
+            .await
+            .unwrap();
+    }
+    let transcript = store.transcript(id).await.unwrap();
+    assert_eq!(transcript.len(), 21);
+    for (i, entry) in transcript.iter().enumerate().skip(1) {
+        assert_eq!(entry.seq, i as i64 + 1);
+        assert_eq!(entry.text, format!("message {}", i - 1));
+        assert!(entry.at >= transcript[i - 1].at);
+    }
+    assert_eq!(transcript[2].author, Author::Agent(9));
+    // Concurrent appends to one ticket still get 1..=n without gaps.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .append(id, NewEntry::text(Author::User, format!("burst {i}")))
+                .await
+                .unwrap()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap());
+    }
+    let seqs: Vec<i64> = store
+        .transcript(id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, (1..=61).collect::<Vec<_>>());
+}
+
+async fn the_first_agent_message_sets_the_first_reply_time(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    store
+        .append(id, NewEntry::text(Author::Bot, "an agent will be with you"))
+        .await
+        .unwrap();
+    store
+        .append(id, NewEntry::text(Author::System, "ticket claimed"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .ticket(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_reply_at
+            .is_none()
+    );
+    store.claim(id, 42).await.unwrap();
+    store
+        .append(id, NewEntry::text(Author::Agent(42), "hello, I'm looking"))
+        .await
+        .unwrap();
+    let first = store
+        .ticket(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .first_reply_at
+        .expect("set by the agent's reply");
+    store
+        .append(id, NewEntry::text(Author::Agent(42), "found it"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.ticket(id).await.unwrap().unwrap().first_reply_at,
+        Some(first)
+    );
+}
+
+async fn appending_to_a_ticket_that_does_not_exist_fails(db: &Db) {
+    let err = db
+        .store
+        .append(4242, NewEntry::text(Author::User, "hi"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::TicketNotFound(4242)), "{err}");
+}
+
+async fn the_queue_is_urgent_then_vip_then_normal_oldest_first(db: &Db) {
+    let store = &db.store;
+    let normal_old = open(store, 1, Priority::Normal).await;
+    let vip = open(store, 2, Priority::Vip).await;
+    let urgent = open(store, 3, Priority::Urgent).await;
+    let normal_new = open(store, 4, Priority::Normal).await;
+    let vip_new = open(store, 5, Priority::Vip).await;
+    let claimed = open(store, 6, Priority::Urgent).await;
+    store.claim(claimed, 1).await.unwrap();
+    let queue: Vec<TicketId> = store.queue().await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(queue, [urgent, vip, vip_new, normal_old, normal_new]);
+}
+
+async fn a_waiting_user_learns_their_place_in_the_queue(db: &Db) {
+    let store = &db.store;
+    let a = open(store, 1, Priority::Normal).await;
+    let b = open(store, 2, Priority::Normal).await;
+    let vip = open(store, 3, Priority::Vip).await;
+    let pos = |p: usize, w: usize| {
+        Some(handoff::QueuePosition {
+            position: p,
+            waiting: w,
+        })
+    };
+    assert_eq!(store.queue_position(vip).await.unwrap(), pos(1, 3));
+    assert_eq!(store.queue_position(a).await.unwrap(), pos(2, 3));
+    assert_eq!(store.queue_position(b).await.unwrap(), pos(3, 3));
+    store.claim(vip, 10).await.unwrap();
+    assert_eq!(store.queue_position(vip).await.unwrap(), None);
+    assert_eq!(store.queue_position(b).await.unwrap(), pos(2, 2));
+    store.cancel(a).await.unwrap();
+    assert_eq!(store.queue_position(b).await.unwrap(), pos(1, 1));
+    assert_eq!(store.queue_position(9999).await.unwrap(), None);
+}
+
+async fn a_claimed_ticket_cannot_be_claimed_by_another_agent(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    let ClaimOutcome::Claimed(t) = store.claim(id, 100).await.unwrap() else {
+        panic!("first claim must win")
+    };
+    assert_eq!((t.status, t.agent), (Status::Claimed, Some(100)));
+    assert!(t.claimed_at.is_some());
+    assert_eq!(
+        store.claim(id, 200).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed { by: 100 }
+    );
+    assert_eq!(
+        store.claim(id, 100).await.unwrap(),
+        ClaimOutcome::AlreadyClaimed { by: 100 }
+    );
+    assert_eq!(store.claim(777, 100).await.unwrap(), ClaimOutcome::NotFound);
+    assert_eq!(
+        store
+            .agent_tickets(100)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        [id]
+    );
+    assert!(store.agent_tickets(200).await.unwrap().is_empty());
+}
+
+async fn claim_next_takes_the_most_urgent_oldest_ticket(db: &Db) {
+    let store = &db.store;
+    let normal = open(store, 1, Priority::Normal).await;
+    let vip = open(store, 2, Priority::Vip).await;
+    let urgent = open(store, 3, Priority::Urgent).await;
+    let order: Vec<TicketId> = [
+        store.claim_next(1).await.unwrap().unwrap(),
+        store.claim_next(2).await.unwrap().unwrap(),
+        store.claim_next(1).await.unwrap().unwrap(),
+    ]
+    .iter()
+    .map(|t| t.id)
+    .collect();
+    assert_eq!(order, [urgent, vip, normal]);
+    assert!(store.claim_next(3).await.unwrap().is_none());
+    assert_eq!(store.agent_tickets(1).await.unwrap().len(), 2);
+}
+
+async fn transfer_and_release_move_a_ticket_between_agents_and_the_queue(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    store.claim(id, 1).await.unwrap();
+    let claimed_at = store.ticket(id).await.unwrap().unwrap().claimed_at;
+    let t = store.transfer(id, 2).await.unwrap().unwrap();
+    assert_eq!((t.status, t.agent), (Status::Claimed, Some(2)));
+    assert_eq!(
+        t.claimed_at, claimed_at,
+        "waiting time is measured to the first claim"
+    );
+    assert!(store.agent_tickets(1).await.unwrap().is_empty());
+    let t = store.release(id).await.unwrap().unwrap();
+    assert_eq!((t.status, t.agent), (Status::Waiting, None));
+    assert!(
+        store.release(id).await.unwrap().is_none(),
+        "not claimed any more"
+    );
+    assert_eq!(store.queue_position(id).await.unwrap().unwrap().position, 1);
+    assert!(matches!(
+        store.claim(id, 3).await.unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    store.close(id).await.unwrap();
+    assert!(store.transfer(id, 2).await.unwrap().is_none());
+}
+
+async fn a_closed_ticket_leaves_the_queue_and_cannot_be_claimed(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    store.claim(id, 5).await.unwrap();
+    let closed = store.close(id).await.unwrap().unwrap();
+    assert_eq!(closed.status, Status::Closed);
+    assert!(closed.closed_at.is_some());
+    assert!(
+        store.close(id).await.unwrap().is_none(),
+        "closing twice does nothing"
+    );
+    assert_eq!(
+        store.claim(id, 6).await.unwrap(),
+        ClaimOutcome::NotOpen(Status::Closed)
+    );
+    assert!(store.agent_tickets(5).await.unwrap().is_empty());
+    assert!(store.queue().await.unwrap().is_empty());
+    // What is said after the close is still kept.
+    assert!(
+        store
+            .append(id, NewEntry::text(Author::User, "thanks!"))
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_user_who_cancels_leaves_the_queue(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    assert!(store.cancel(id).await.unwrap());
+    assert!(!store.cancel(id).await.unwrap());
+    let t = store.ticket(id).await.unwrap().unwrap();
+    assert_eq!(t.status, Status::Cancelled);
+    assert!(store.queue().await.unwrap().is_empty());
+    assert!(store.open_ticket_of(1).await.unwrap().is_none());
+    assert_eq!(
+        store.claim(id, 1).await.unwrap(),
+        ClaimOutcome::NotOpen(Status::Cancelled)
+    );
+    assert!(store.claim_next(1).await.unwrap().is_none());
+}
+
+async fn ratings_are_one_to_five_and_only_for_closed_tickets(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    let rating = |score| Rating {
+        score,
+        comment: None,
+    };
+    assert!(
+        matches!(store.rate(id, rating(5)).await, Err(StoreError::Invalid(_))),
+        "still open"
+    );
+    store.close(id).await.unwrap();
+    for bad in [0, 6, 255] {
+        assert!(
+            matches!(
+                store.rate(id, rating(bad)).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "score {bad}"
+        );
+    }
+    store.rate(id, rating(2)).await.unwrap();
+    let again = Rating {
+        score: 4,
+        comment: Some("quick, thanks".into()),
+    };
+    store.rate(id, again.clone()).await.unwrap();
+    assert_eq!(
+        store.ticket(id).await.unwrap().unwrap().rating,
+        Some(again),
+        "rating again replaces"
+    );
+    assert!(matches!(
+        store.rate(999, rating(3)).await,
+        Err(StoreError::TicketNotFound(999))
+    ));
+}
+
+async fn notes_stay_on_the_ticket_in_order(db: &Db) {
+    let store = &db.store;
+    let id = open(store, 1, Priority::Normal).await;
+    store.add_note(id, 7, "user is VIP, be nice").await.unwrap();
+    store
+        .add_note(id, 8, "checked the chain: 3 confirmations")
+        .await
+        .unwrap();
+    let notes = store.notes(id).await.unwrap();
+    assert_eq!(
+        notes
+            .iter()
+            .map(|n| (n.agent, n.text.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (7, "user is VIP, be nice"),
+            (8, "checked the chain: 3 confirmations")
+        ]
+    );
+    assert!(
+        store
+            .transcript(id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| !e.text.contains("VIP")),
+        "notes are not transcript"
+    );
+    assert!(matches!(
+        store.add_note(4040, 7, "x").await,
+        Err(StoreError::TicketNotFound(4040))
+    ));
+}
+
+async fn conversation_state_roundtrips_and_is_replaced(db: &Db) {
+    let store = &db.store;
+    assert_eq!(store.load_state("user:42").await.unwrap(), None);
+    let state =
+        serde_json::json!({"step": "awaiting_details", "language": "zh", "asked": ["uid"], "n": 3});
+    store.save_state("user:42", &state).await.unwrap();
+    assert_eq!(store.load_state("user:42").await.unwrap(), Some(state));
+    let next = serde_json::json!({"step": "idle"});
+    store.save_state("user:42", &next).await.unwrap();
+    assert_eq!(store.load_state("user:42").await.unwrap(), Some(next));
+    assert_eq!(store.load_state("user:43").await.unwrap(), None);
+}
+
+async fn secrets_are_masked_before_they_are_stored(db: &Db) {
+    let store = &db.store;
+    let opened = store
+        .open_ticket(ticket_for(
+            1,
+            Priority::Normal,
+            &["my password is Abc123! and 谷歌验证码 482913"],
+        ))
+        .await
+        .unwrap();
+    let id = opened.ticket.id;
+    store
+        .append(
+            id,
+            NewEntry::text(Author::User, "密码是abc123456, 订单号 2024051812345678"),
+        )
+        .await
+        .unwrap();
+    store
+        .add_note(id, 1, "user pasted pwd: hunter2 in chat")
+        .await
+        .unwrap();
+    store
+        .record_query(QueryRecord {
+            user: 1,
+            language: "zh".into(),
+            text:
+                "助记词 legal winner thank year wave sausage worth useful legal winner thank yellow"
+                    .into(),
+            outcome: QueryOutcome::NoMatch,
+            entry_id: None,
+            confidence: None,
+        })
+        .await
+        .unwrap();
+    let transcript = store.transcript(id).await.unwrap();
+    assert_eq!(
+        transcript[0].text,
+        "my password is [hidden: password] and 谷歌验证码 [hidden: 2FA code]"
+    );
+    assert_eq!(
+        transcript[1].text,
+        "密码是[hidden: password], 订单号 2024051812345678"
+    );
+    assert_eq!(
+        store.notes(id).await.unwrap()[0].text,
+        "user pasted pwd: [hidden: password] in chat"
+    );
+    store.close(id).await.unwrap();
+    store
+        .rate(
+            id,
+            Rating {
+                score: 5,
+                comment: Some("password: hunter2 thanks".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let comment = store
+        .ticket(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .rating
+        .unwrap()
+        .comment
+        .unwrap();
+    assert_eq!(comment, "password: [hidden: password] thanks");
+}
+
+async fn the_query_log_accepts_every_outcome(db: &Db) {
+    for (i, outcome) in [
+        QueryOutcome::Answered,
+        QueryOutcome::Suggested,
+        QueryOutcome::NoMatch,
+        QueryOutcome::AskedForHuman,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        db.store
+            .record_query(QueryRecord {
+                user: i as i64,
+                language: "en".into(),
+                text: format!("question {i}"),
+                outcome,
+                entry_id: Some("deposit-missing".into()),
+                confidence: Some(0.25),
+            })
+            .await
+            .unwrap();
+    }
+    assert!(db.store.check_consistency().await.unwrap().is_empty());
+}
+
+async fn open_many(store: &Store, n: i64) -> Vec<TicketId> {
+    let mut ids = Vec::new();
+    for user in 0..n {
+        let priority = [Priority::Normal, Priority::Vip, Priority::Urgent][(user % 3) as usize];
+        ids.push(open(store, 10_000 + user, priority).await);
+    }
+    ids
+}
+
+async fn fifty_agents_racing_for_a_thousand_tickets_claim_each_exactly_once(db: &Db) {
+    const AGENTS: i64 = 50;
+    const ATTEMPTS: usize = 10_000;
+    let store = &db.store;
+    let ids = open_many(store, 1_000).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for agent in 0..AGENTS {
+        let store = store.clone();
+        let ids = ids.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            // Attempt k goes to ticket k/10: at any moment about ten agents
+            // are after the same ticket, and each ticket sees ten attempts.
+            for k in (agent as usize..ATTEMPTS).step_by(AGENTS as usize) {
+                let id = ids[k / 10];
+                outcomes.push((id, agent, store.claim(id, agent).await.unwrap()));
+            }
+            outcomes
+        }));
+    }
+    let mut winners: HashMap<TicketId, i64> = HashMap::new();
+    let mut attempts = 0;
+    let mut refusals = Vec::new();
+    for task in tasks {
+        for (id, agent, outcome) in task.await.unwrap() {
+            attempts += 1;
+            match outcome {
+                ClaimOutcome::Claimed(t) => {
+                    assert_eq!((t.id, t.agent), (id, Some(agent)));
+                    assert!(
+                        winners.insert(id, agent).is_none(),
+                        "ticket {id} claimed twice"
+                    );
+                }
+                ClaimOutcome::AlreadyClaimed { by } => refusals.push((id, by)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(attempts, ATTEMPTS);
+    assert_eq!(winners.len(), ids.len(), "every ticket claimed");
+    assert_eq!(refusals.len(), ATTEMPTS - ids.len());
+    for (id, by) in refusals {
+        assert_eq!(winners[&id], by, "a refusal names the winner");
+    }
+    for id in &ids {
+        let t = store.ticket(*id).await.unwrap().unwrap();
+        assert_eq!((t.status, t.agent), (Status::Claimed, Some(winners[id])));
+    }
+    assert!(store.queue().await.unwrap().is_empty());
+    assert!(store.check_consistency().await.unwrap().is_empty());
+    eprintln!(
+        "{:?}: {ATTEMPTS} claim attempts by {AGENTS} agents on {} tickets in {elapsed:?} ({:.0} attempts/s)",
+        store.backend(),
+        ids.len(),
+        ATTEMPTS as f64 / elapsed.as_secs_f64()
+    );
+}
+
+async fn fifty_agents_draining_the_queue_with_claim_next_never_share_a_ticket(db: &Db) {
+    let store = &db.store;
+    let ids = open_many(store, 1_000).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for agent in 0..50 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(t) = store.claim_next(agent).await.unwrap() {
+                assert_eq!(t.agent, Some(agent));
+                got.push(t.id);
+            }
+            got
+        }));
+    }
+    let mut seen = HashSet::new();
+    for task in tasks {
+        for id in task.await.unwrap() {
+            assert!(seen.insert(id), "ticket {id} given twice");
+        }
+    }
+    assert_eq!(seen, ids.iter().copied().collect::<HashSet<_>>());
+    eprintln!(
+        "{:?}: 1000 tickets drained by 50 agents with claim_next in {:?}",
+        store.backend(),
+        started.elapsed()
+    );
+}
+
+// --- crash ---------------------------------------------------------------------
+
+const CRASH_DB: &str = "HELPDESK_CRASH_TEST_DB";
+const CRASH_TICKETS: &str = "HELPDESK_CRASH_TEST_TICKETS";
+
+/// The writer of the crash test, run as a child process of the test binary.
+/// It appends to its tickets from four tasks as fast as it can and prints
+/// `acked TICKET N` each time a call returned, until it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by the crash test as its child process"]
+async fn crash_writer_child() {
+    use std::io::Write;
+    let (Ok(url), Ok(tickets)) = (std::env::var(CRASH_DB), std::env::var(CRASH_TICKETS)) else {
+        return;
+    };
+    let store = Store::connect(&url).await.expect("child store");
+    let mut tasks = Vec::new();
+    for ticket in tickets
+        .split(',')
+        .map(|t| t.parse::<TicketId>().expect("ticket id"))
+    {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0.. {
+                let entry = NewEntry {
+                    dedup_key: Some(format!("burst-{n}")),
+                    ..NewEntry::text(Author::User, format!("burst {n}"))
+                };
+                assert!(store.append(ticket, entry).await.expect("append"));
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "acked {ticket} {n}").expect("stdout");
+                out.flush().expect("stdout");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("writer task");
+    }
+}
+
+async fn a_writer_killed_mid_burst_loses_nothing_it_acknowledged(db: &Db) {
+    let store = &db.store;
+    let tickets: Vec<TicketId> = vec![
+        open(store, 1, Priority::Normal).await,
+        open(store, 2, Priority::Normal).await,
+        open(store, 3, Priority::Vip).await,
+        open(store, 4, Priority::Urgent).await,
+    ];
+    let list = tickets
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "store::crash_writer_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_DB, &db.url)
+        .env(CRASH_TICKETS, &list)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the writer");
+    let stdout = child.stdout.take().expect("child stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<(TicketId, i64)>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let mut parts = line.split_whitespace();
+            if parts.next() == Some("acked")
+                && let (Some(t), Some(n)) = (parts.next(), parts.next())
+            {
+                let _ = tx.send((t.parse().unwrap(), n.parse().unwrap()));
+            }
+        }
+    });
+    // Let the burst run, then kill it without warning in the middle of it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut acked: HashMap<TicketId, i64> = HashMap::new();
+    let mut count = 0;
+    while count < 400 && Instant::now() < deadline {
+        if let Ok((t, n)) = rx.recv_timeout(Duration::from_millis(100)) {
+            let max = acked.entry(t).or_insert(-1);
+            *max = (*max).max(n);
+            count += 1;
+        }
+    }
+    child.kill().expect("SIGKILL the writer");
+    child.wait().expect("reap the writer");
+    reader.join().expect("reader");
+    for (t, n) in rx.try_iter() {
+        let max = acked.entry(t).or_insert(-1);
+        *max = (*max).max(n);
+        count += 1;
+    }
+    assert!(count >= 400, "the writer acknowledged only {count} appends");
+
+    let reopened = Store::connect(&db.url)
+        .await
+        .expect("reopen after the crash");
+    assert_eq!(
+        reopened.check_consistency().await.unwrap(),
+        Vec::<String>::new()
+    );
+    let mut stored_total = 0;
+    for ticket in &tickets {
+        let transcript = reopened.transcript(*ticket).await.unwrap();
+        let texts: HashSet<&str> = transcript.iter().map(|e| e.text.as_str()).collect();
+        for n in 0..=acked.get(ticket).copied().unwrap_or(-1) {
+            assert!(
+                texts.contains(format!("burst {n}").as_str()),
+                "ticket {ticket} lost acknowledged burst {n}"
+            );
+        }
+        let seqs: Vec<i64> = transcript.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=transcript.len() as i64).collect::<Vec<_>>());
+        stored_total += transcript.len() - 1;
+    }
+    eprintln!(
+        "{:?}: writer killed after {count} acknowledged appends; {stored_total} found after reopening (acknowledged ⊆ stored)",
+        reopened.backend()
+    );
+    assert!(matches!(
+        reopened.backend(),
+        BackendKind::Sqlite | BackendKind::Postgres
+    ));
+}

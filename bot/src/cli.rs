@@ -1,0 +1,226 @@
+//! The command line: definitions (clap) and the glue behind each command.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use matcher::eval::{self, Verdict};
+use matcher::{Matcher, Outcome, Severity};
+
+use crate::engine::{Understanding, understand};
+use crate::settings::Settings;
+use crate::startup;
+
+/// helpdesk: a Telegram support bot that answers from its FAQ when it is
+/// sure and hands everything else to human agents.
+#[derive(Debug, Parser)]
+#[command(name = "helpdesk", version, about)]
+pub struct Cli {
+    /// Settings file (default: helpdesk.toml in the working directory, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole product offline in this terminal: the user side and the
+    /// agent side of the same engine, on the FAQ and database from settings.
+    Chat {
+        /// FAQ file or folder (overrides settings).
+        #[arg(long, value_name = "PATH")]
+        faq: Option<PathBuf>,
+        /// Database URL (overrides settings and DATABASE_URL).
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// Run the Telegram bot: long polling, or a webhook with `--webhook`.
+    /// The token comes from TELOXIDE_TOKEN; a self-hosted Bot API server
+    /// from TELOXIDE_API_URL.
+    Run {
+        /// Public HTTPS URL Telegram posts updates to (webhook mode).
+        #[arg(long, value_name = "URL", requires = "listen")]
+        webhook: Option<url::Url>,
+        /// Address the webhook server listens on, e.g. 0.0.0.0:8443.
+        #[arg(long, value_name = "ADDR", requires = "webhook")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Show what the bot would do with one question: the decision and the
+    /// top candidates with their confidence.
+    Ask {
+        question: String,
+        #[arg(long, value_name = "PATH")]
+        faq: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure the matcher on a file of labelled questions (TSV: query, expected).
+    Eval {
+        #[arg(long, value_name = "PATH")]
+        faq: Option<PathBuf>,
+        #[arg(long, value_name = "TSV")]
+        queries: PathBuf,
+        /// Print the metrics as one JSON object on the last line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate FAQ files: errors and warnings with file:line:column.
+    Check {
+        /// FAQ file or folder (default: from settings, `faq-data`).
+        path: Option<PathBuf>,
+    },
+}
+
+/// Runs the parsed command; the exit code says whether it succeeded.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Chat { faq, database } => {
+            if let Some(faq) = faq {
+                settings.faq_path = faq;
+            }
+            if let Some(database) = database {
+                settings.database_url = database;
+            }
+            crate::console::run(&settings).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { webhook, listen } => {
+            let webhook = webhook.zip(listen).map(|(url, listen)| crate::telegram::Webhook { url, listen });
+            let launch = crate::telegram::Launch::from_env(webhook)?;
+            let running = crate::telegram::start(&settings, launch).await?;
+            match running.webhook_addr {
+                Some(addr) => eprintln!("helpdesk: receiving updates by webhook on {addr}; Ctrl-C stops"),
+                None => eprintln!("helpdesk: receiving updates by long polling; Ctrl-C stops"),
+            }
+            running.wait().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ask { question, faq, json } => {
+            let path = faq.unwrap_or(settings.faq_path);
+            let (knowledge, _) = startup::load_knowledge(&path, settings.matcher)?;
+            ask(&knowledge.matcher, &question, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval { faq, queries, json } => {
+            let path = faq.unwrap_or(settings.faq_path);
+            evaluate(&path, &queries, settings.matcher, json)
+        }
+        Command::Check { path } => Ok(check(&path.unwrap_or(settings.faq_path))),
+    }
+}
+
+fn ask(matcher: &Matcher, question: &str, json: bool) -> Result<()> {
+    let understanding = understand(matcher, question);
+    if json {
+        let value = match &understanding {
+            Understanding::Question(decision) => serde_json::to_value(decision)?,
+            other => serde_json::json!({ "outcome": { "kind": understanding_name(other) }, "candidates": [] }),
+        };
+        println!("{value}");
+        return Ok(());
+    }
+    match understanding {
+        Understanding::Question(decision) => {
+            match &decision.outcome {
+                Outcome::Answer { entry_id } => println!("answer: {entry_id}"),
+                Outcome::Suggest { entry_ids } => println!("did you mean: {}", entry_ids.join(", ")),
+                Outcome::NoMatch => println!("no match: hand off to a human"),
+            }
+            for candidate in &decision.candidates {
+                println!("  {:.3}  {}", candidate.confidence, candidate.entry_id);
+            }
+        }
+        other => println!("{}: not a question for the FAQ", understanding_name(&other)),
+    }
+    Ok(())
+}
+
+fn understanding_name(understanding: &Understanding) -> &'static str {
+    match understanding {
+        Understanding::Empty => "empty",
+        Understanding::Human => "asks_for_human",
+        Understanding::Greeting => "greeting",
+        Understanding::Thanks => "thanks",
+        Understanding::Question(_) => "question",
+    }
+}
+
+/// The `eval` command: decides through the engine's own reading of a
+/// message, so asking for a human or small talk is never an answer.
+fn evaluate(faq: &Path, queries: &Path, config: matcher::MatcherConfig, json: bool) -> Result<ExitCode> {
+    let (knowledge, _) = startup::load_knowledge(faq, config)?;
+    let queries = eval::read_queries(queries)?;
+    let (metrics, judged) = eval::evaluate(&queries, |query| match understand(&knowledge.matcher, query) {
+        Understanding::Question(decision) => Verdict {
+            answered: decision.answered().map(str::to_owned),
+            candidates: decision.candidates,
+        },
+        _ => Verdict {
+            answered: None,
+            candidates: Vec::new(),
+        },
+    });
+    if !json {
+        for j in judged.iter().filter(|j| j.is_wrong()) {
+            println!(
+                "wrong   line {:>4}: {:?} → {} (expected {})",
+                j.query.line,
+                j.query.query,
+                j.verdict.answered.as_deref().unwrap_or("-"),
+                j.query.expected.as_deref().unwrap_or("-")
+            );
+        }
+        println!(
+            "queries {}  answered {}  correct {}  wrong {}\nprecision {:.3}  coverage {:.3}  top1 {:.3}  false_answer_rate {:.3}\nlatency p50 {:.0} µs  p99 {:.0} µs",
+            metrics.queries,
+            metrics.answered,
+            metrics.correct,
+            metrics.wrong,
+            metrics.precision,
+            metrics.coverage,
+            metrics.top1,
+            metrics.false_answer_rate,
+            metrics.p50_us,
+            metrics.p99_us
+        );
+    }
+    if json {
+        println!("{}", serde_json::to_string(&metrics).context("serialising metrics")?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `check` command: prints every diagnostic; non-zero exit on errors.
+fn check(path: &Path) -> ExitCode {
+    match matcher::faq::load(path) {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                println!("{warning}");
+            }
+            println!(
+                "{}: ok, {} entries, {} categories, {} warning(s)",
+                path.display(),
+                loaded.faq.entries.len(),
+                loaded.faq.categories.len(),
+                loaded.warnings.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(matcher::LoadError::Invalid { diagnostics }) => {
+            for diagnostic in &diagnostics {
+                println!("{diagnostic}");
+            }
+            let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+            println!("{}: {errors} error(s)", path.display());
+            ExitCode::FAILURE
+        }
+        Err(other) => {
+            println!("error: {other}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! The console shell: the whole product in a terminal, no token needed.
+//!
+//! One person plays both sides of the same engine and database: the user
+//! (id 1) and an agent (the first configured agent, else a built-in console
+//! agent). `/agent` and `/user` switch sides; a number presses a button of
+//! the last message shown to the current side; `/quit` leaves.
+
+use anyhow::Result;
+use handoff::{UserId, UserInfo};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::desk::{AgentCommand, AgentProfile, Desk, Outgoing, Recipient};
+use crate::engine::{UserCommand, UserInput, UserMessage};
+use crate::render::{Button, render};
+use crate::settings::Settings;
+use crate::startup;
+
+/// The console user's id (Telegram ids are never this small for real users).
+pub const CONSOLE_USER: UserId = 1;
+/// The agent id the console plays when no agent is configured.
+pub const CONSOLE_AGENT: handoff::AgentId = 1000;
+
+fn default_agent() -> AgentProfile {
+    AgentProfile {
+        id: CONSOLE_AGENT,
+        alias: "Agent Lin".to_owned(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    User,
+    Agent,
+}
+
+/// The console's state: which side is typing and the buttons each side saw last.
+pub struct Console {
+    desk: Desk,
+    pub side: Side,
+    user: UserInfo,
+    agent: AgentProfile,
+    user_buttons: Vec<Button>,
+    agent_buttons: Vec<Button>,
+    next_message_id: u64,
+}
+
+pub const BANNER: &str = "helpdesk chat: the bot offline. You are the user; type a question.
+  /agent  switch to the agent side (/queue, /next, /claim N, /close, /note, /faq ID, /link ID; plain text goes to the user)
+  /user   switch back to the user side (/start, /help, /human, /cancel, /faq)
+  1, 2 …  press a button of the last message shown to your side
+  /quit   leave";
+
+impl Console {
+    pub async fn new(settings: &Settings) -> Result<Console> {
+        let agent = settings.staff.agents.first().cloned().unwrap_or_else(default_agent);
+        let extra = if settings.staff.agents.is_empty() {
+            vec![agent.clone()]
+        } else {
+            Vec::new()
+        };
+        let desk = startup::build_desk(settings, &extra).await?;
+        let language = std::env::var("LANG")
+            .ok()
+            .and_then(|l| crate::engine::normalize_language_code(&l))
+            .unwrap_or_default();
+        Ok(Console {
+            desk,
+            side: Side::User,
+            user: UserInfo {
+                id: CONSOLE_USER,
+                username: Some("console".to_owned()),
+                display_name: Some("Console User".to_owned()),
+                language,
+            },
+            agent,
+            user_buttons: Vec::new(),
+            agent_buttons: Vec::new(),
+            next_message_id: 1,
+        })
+    }
+
+    pub fn prompt(&self) -> &'static str {
+        match self.side {
+            Side::User => "user> ",
+            Side::Agent => "agent> ",
+        }
+    }
+
+    /// Handles one typed line and returns what to print.
+    pub async fn handle_line(&mut self, line: &str) -> Result<String> {
+        let line = line.trim();
+        match line {
+            "" => return Ok(String::new()),
+            "/agent" => {
+                self.side = Side::Agent;
+                return Ok(format!("(you are now agent {} \"{}\")", self.agent.id, self.agent.alias));
+            }
+            "/user" => {
+                self.side = Side::User;
+                return Ok("(you are now the user)".to_owned());
+            }
+            _ => {}
+        }
+        let pressed = line.parse::<usize>().ok().and_then(|n| {
+            let buttons = match self.side {
+                Side::User => &self.user_buttons,
+                Side::Agent => &self.agent_buttons,
+            };
+            n.checked_sub(1).and_then(|i| buttons.get(i)).map(|b| b.action.clone())
+        });
+        let outgoing = match self.side {
+            Side::User => {
+                let input = match pressed {
+                    Some(action) => UserInput::Button(action),
+                    None => match UserCommand::parse(line) {
+                        Some(command) => UserInput::Command(command),
+                        None => UserInput::Text(line.to_owned()),
+                    },
+                };
+                self.next_message_id += 1;
+                self.desk
+                    .user(UserMessage {
+                        user: self.user.clone(),
+                        input,
+                        key: Some(format!("console:{}", self.next_message_id)),
+                    })
+                    .await?
+            }
+            Side::Agent => {
+                let command = match pressed {
+                    Some(action) => Ok(AgentCommand::Button(action)),
+                    None => AgentCommand::parse(line),
+                };
+                match command {
+                    Ok(command) => self.desk.agent(self.agent.id, command).await?,
+                    Err(refusal) => vec![Outgoing {
+                        to: Recipient::Agent(self.agent.id),
+                        ticket: None,
+                        language: self.desk.staff().language.clone(),
+                        reply: crate::engine::Reply::Refused(refusal),
+                    }],
+                }
+            }
+        };
+        Ok(self.show(&outgoing))
+    }
+
+    fn show(&mut self, outgoing: &[Outgoing]) -> String {
+        let knowledge = self.desk.knowledge();
+        let mut printed = String::new();
+        for out in outgoing {
+            let message = render(&out.reply, &out.language, &knowledge.faq);
+            let (label, buttons) = match out.to {
+                Recipient::User(_) => ("bot → user", &mut self.user_buttons),
+                Recipient::Agent(id) if id == self.agent.id => ("bot → agent", &mut self.agent_buttons),
+                Recipient::Agent(_) => ("bot → other agent", &mut Vec::new()),
+                Recipient::Staff => ("bot → staff", &mut self.agent_buttons),
+            };
+            let flat: Vec<Button> = message.buttons.iter().flatten().cloned().collect();
+            if !flat.is_empty() {
+                *buttons = flat.clone();
+            }
+            let mut lines = message.text.lines();
+            printed.push_str(&format!("{label}: {}\n", lines.next().unwrap_or_default()));
+            for line in lines {
+                printed.push_str(&format!("    {line}\n"));
+            }
+            if !flat.is_empty() {
+                let labels: Vec<String> = flat
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| format!("[{}] {}", i + 1, b.label))
+                    .collect();
+                printed.push_str(&format!("    {}\n", labels.join("  ")));
+            }
+        }
+        printed
+    }
+}
+
+/// Runs the console on stdin/stdout until `/quit` or end of input.
+pub async fn run(settings: &Settings) -> Result<()> {
+    let mut console = Console::new(settings).await?;
+    let mut stdout = tokio::io::stdout();
+    stdout.write_all(format!("{BANNER}\n").as_bytes()).await?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        stdout.write_all(console.prompt().as_bytes()).await?;
+        stdout.flush().await?;
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
+        if matches!(line.trim(), "/quit" | "/exit") {
+            break;
+        }
+        let printed = match console.handle_line(&line).await {
+            Ok(printed) => printed,
+            Err(error) => {
+                tracing::error!("{error:#}");
+                format!("(something went wrong: {error:#})\n")
+            }
+        };
+        stdout.write_all(printed.as_bytes()).await?;
+    }
+    stdout.flush().await?;
+    Ok(())
+}

@@ -1,0 +1,621 @@
+//! The desk: runs the engine against the store. One call per event from any
+//! shell (Telegram, console, tests); it loads the state the engine needs,
+//! executes the engine's effects in order, saves the state, and returns what
+//! each shell must deliver. Agent commands are handled here too, since they
+//! are mostly store operations (an atomic claim) around small decisions.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use handoff::{
+    AgentId, Attachment, Author, ClaimOutcome, NewEntry, Rating, Store, Ticket, TicketId,
+    UserId,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{
+    Action, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueLine, Refusal,
+    Reply, TicketCard, UserMessage,
+};
+
+/// Who receives an outgoing message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    User(UserId),
+    Agent(AgentId),
+    /// All staff: the staff group (the ticket's topic), or every agent in
+    /// private-chat mode.
+    Staff,
+}
+
+/// A reply to deliver, with the language to render it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    pub to: Recipient,
+    /// The ticket it is about, if any (the Telegram shell routes staff
+    /// messages to the ticket's forum topic).
+    pub ticket: Option<TicketId>,
+    pub language: String,
+    pub reply: Reply,
+}
+
+/// A configured agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProfile {
+    pub id: AgentId,
+    /// The name users see instead of the agent's own account.
+    pub alias: String,
+}
+
+/// Who may do staff work, and how staff messages are worded.
+#[derive(Debug, Clone, Default)]
+pub struct Staff {
+    pub agents: Vec<AgentProfile>,
+    /// Admins may also act as agents.
+    pub admins: Vec<AgentId>,
+    /// Language of messages to staff.
+    pub language: String,
+}
+
+impl Staff {
+    pub fn is_agent(&self, id: AgentId) -> bool {
+        self.agents.iter().any(|a| a.id == id) || self.admins.contains(&id)
+    }
+
+    pub fn is_admin(&self, id: AgentId) -> bool {
+        self.admins.contains(&id)
+    }
+
+    pub fn alias(&self, id: AgentId) -> String {
+        self.agents
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.alias.clone())
+            .unwrap_or_else(|| "Support".to_owned())
+    }
+}
+
+/// A command from an agent (typed in a private chat, the staff group, or the
+/// console's agent side).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentCommand {
+    Queue,
+    Mine,
+    Next,
+    Claim(TicketId),
+    Close(Option<TicketId>),
+    Note(String),
+    Faq(String),
+    Link(String),
+    Transfer(AgentId),
+    /// Plain text (and files) for the user of the ticket in hand.
+    Reply { text: String, attachments: Vec<Attachment> },
+    Button(Action),
+}
+
+impl AgentCommand {
+    /// Parses an agent's text; plain text is a reply to the user.
+    pub fn parse(text: &str) -> Result<AgentCommand, Refusal> {
+        let trimmed = text.trim();
+        let Some(rest) = trimmed.strip_prefix('/') else {
+            return Ok(AgentCommand::Reply {
+                text: trimmed.to_owned(),
+                attachments: Vec::new(),
+            });
+        };
+        let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let word = word.split('@').next().unwrap_or(word).to_ascii_lowercase();
+        let arg = arg.trim();
+        let ticket = || arg.trim_start_matches('#').parse::<TicketId>().map_err(|_| Refusal::UnknownCommand);
+        let text_arg = || (!arg.is_empty()).then(|| arg.to_owned()).ok_or(Refusal::UnknownCommand);
+        Ok(match word.as_str() {
+            "queue" => AgentCommand::Queue,
+            "mine" => AgentCommand::Mine,
+            "next" => AgentCommand::Next,
+            "claim" => AgentCommand::Claim(ticket()?),
+            "close" if arg.is_empty() => AgentCommand::Close(None),
+            "close" => AgentCommand::Close(Some(ticket()?)),
+            "note" => AgentCommand::Note(text_arg()?),
+            "faq" => AgentCommand::Faq(text_arg()?),
+            "link" => AgentCommand::Link(text_arg()?),
+            "transfer" => AgentCommand::Transfer(arg.parse().map_err(|_| Refusal::UnknownCommand)?),
+            _ => return Err(Refusal::UnknownCommand),
+        })
+    }
+}
+
+/// What the desk remembers of an agent between commands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+struct AgentState {
+    /// The ticket the agent's plain text goes to.
+    in_hand: Option<TicketId>,
+}
+
+pub struct Desk {
+    store: Store,
+    knowledge: RwLock<Arc<Knowledge>>,
+    policy: Policy,
+    staff: Staff,
+    /// One event at a time per chat, so a conversation's state is never
+    /// read and written by two events at once.
+    chat_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn user_key(id: UserId) -> String {
+    format!("user:{id}")
+}
+
+fn agent_key(id: AgentId) -> String {
+    format!("agent:{id}")
+}
+
+impl Desk {
+    pub fn new(store: Store, knowledge: Knowledge, policy: Policy, staff: Staff) -> Desk {
+        Desk {
+            store,
+            knowledge: RwLock::new(Arc::new(knowledge)),
+            policy,
+            staff,
+            chat_locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The FAQ version serving now.
+    pub fn knowledge(&self) -> Arc<Knowledge> {
+        self.knowledge.read().expect("knowledge lock poisoned").clone()
+    }
+
+    /// Swaps in a new FAQ version; events in flight finish on the old one.
+    pub fn replace_knowledge(&self, knowledge: Knowledge) {
+        *self.knowledge.write().expect("knowledge lock poisoned") = Arc::new(knowledge);
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn staff(&self) -> &Staff {
+        &self.staff
+    }
+
+    fn chat_lock(&self, chat: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.chat_locks.lock().expect("chat locks poisoned");
+        locks.entry(chat).or_default().clone()
+    }
+
+    async fn conversation(&self, user: UserId) -> Result<Conversation> {
+        let stored = self.store.load_state(&user_key(user)).await?;
+        Ok(match stored {
+            Some(value) => serde_json::from_value(value).unwrap_or_else(|error| {
+                tracing::warn!(user, %error, "unreadable conversation state; starting afresh");
+                Conversation::default()
+            }),
+            None => Conversation::default(),
+        })
+    }
+
+    async fn save_conversation(&self, user: UserId, conversation: &Conversation) -> Result<()> {
+        let value = serde_json::to_value(conversation).context("serialising a conversation")?;
+        self.store.save_state(&user_key(user), &value).await?;
+        Ok(())
+    }
+
+    /// Handles one event from a user.
+    pub async fn user(&self, message: UserMessage) -> Result<Vec<Outgoing>> {
+        let user = message.user.id;
+        let lock = self.chat_lock(user);
+        let _guard = lock.lock().await;
+        let knowledge = self.knowledge();
+        let engine = Engine {
+            knowledge: &knowledge,
+            policy: &self.policy,
+        };
+        let mut conversation = self.conversation(user).await?;
+        let open = match self.store.open_ticket_of(user).await? {
+            Some(ticket) => Some(OpenTicketView {
+                id: ticket.id,
+                status: ticket.status,
+                position: self.store.queue_position(ticket.id).await?,
+            }),
+            None => None,
+        };
+        let mut effects: VecDeque<Effect> = engine.on_user(&mut conversation, open.as_ref(), &message).into();
+        let mut out = Vec::new();
+        while let Some(effect) = effects.pop_front() {
+            let language = conversation.language.clone().unwrap_or_default();
+            match effect {
+                Effect::Say(reply) => out.push(Outgoing {
+                    to: Recipient::User(user),
+                    ticket: None,
+                    language,
+                    reply,
+                }),
+                Effect::TellStaff(reply) => {
+                    let reply = self.fill_card(reply).await?;
+                    out.push(self.to_staff(reply).await?);
+                }
+                Effect::OpenTicket(new) => {
+                    let opened = self.store.open_ticket(new).await?;
+                    tracing::info!(ticket_id = opened.ticket.id, chat_id = user, created = opened.created, "handoff");
+                    let position = self.store.queue_position(opened.ticket.id).await?;
+                    let follow = engine.ticket_opened(&mut conversation, &opened, position);
+                    for effect in follow.into_iter().rev() {
+                        effects.push_front(effect);
+                    }
+                }
+                Effect::Append { ticket, entry } => {
+                    self.store.append(ticket, entry).await?;
+                }
+                Effect::Cancel(ticket) => {
+                    self.store.cancel(ticket).await?;
+                }
+                Effect::Rate { ticket, score } => {
+                    self.store.rate(ticket, Rating { score, comment: None }).await?;
+                }
+                Effect::Record(record) => self.store.record_query(record).await?,
+            }
+        }
+        self.save_conversation(user, &conversation).await?;
+        Ok(out)
+    }
+
+    /// Staff messages about a claimed ticket go to its agent; others to all staff.
+    async fn to_staff(&self, reply: Reply) -> Result<Outgoing> {
+        let ticket = match &reply {
+            Reply::NewTicket(card) => Some(card.id),
+            Reply::UserWrote { ticket, .. } | Reply::UserCancelled { ticket } | Reply::UserRated { ticket, .. } => {
+                Some(*ticket)
+            }
+            _ => None,
+        };
+        let mut to = Recipient::Staff;
+        if let Some(id) = ticket
+            && let Some(Ticket { agent: Some(agent), .. }) = self.store.ticket(id).await?
+        {
+            to = Recipient::Agent(agent);
+        }
+        Ok(Outgoing {
+            to,
+            ticket,
+            language: self.staff.language.clone(),
+            reply,
+        })
+    }
+
+    /// A new-ticket card from the engine has no transcript yet: read it.
+    async fn fill_card(&self, reply: Reply) -> Result<Reply> {
+        Ok(match reply {
+            Reply::NewTicket(card) => match self.card(card.id).await? {
+                Some(full) => Reply::NewTicket(full),
+                None => Reply::NewTicket(card),
+            },
+            other => other,
+        })
+    }
+
+    /// Everything staff see about a ticket; details are lifted again from
+    /// the whole transcript, so details the user sent later are included.
+    pub async fn card(&self, id: TicketId) -> Result<Option<TicketCard>> {
+        let Some(ticket) = self.store.ticket(id).await? else {
+            return Ok(None);
+        };
+        let transcript = self.store.transcript(id).await?;
+        let user_text: Vec<&str> = transcript
+            .iter()
+            .filter(|e| e.author == Author::User)
+            .map(|e| e.text.as_str())
+            .collect();
+        let mut details = ticket.details.clone();
+        let found = handoff::details::extract(&user_text.join("\n"));
+        for (mine, more) in [
+            (&mut details.uids, found.uids),
+            (&mut details.order_ids, found.order_ids),
+            (&mut details.tx_hashes, found.tx_hashes),
+            (&mut details.emails, found.emails),
+        ] {
+            for value in more {
+                if !mine.contains(&value) {
+                    mine.push(value);
+                }
+            }
+        }
+        Ok(Some(TicketCard {
+            id: ticket.id,
+            user: ticket.user,
+            status: ticket.status,
+            priority: ticket.priority,
+            category: ticket.category,
+            details,
+            agent: ticket.agent,
+            transcript,
+        }))
+    }
+
+    /// Handles one command from a staff member (or someone pretending).
+    pub async fn agent(&self, agent: AgentId, command: AgentCommand) -> Result<Vec<Outgoing>> {
+        let to_agent = |reply: Reply, ticket: Option<TicketId>| Outgoing {
+            to: Recipient::Agent(agent),
+            ticket,
+            language: self.staff.language.clone(),
+            reply,
+        };
+        if !self.staff.is_agent(agent) {
+            tracing::warn!(chat_id = agent, "staff command from a non-agent refused");
+            return Ok(vec![to_agent(Reply::Refused(Refusal::NotAllowed), None)]);
+        }
+        let lock = self.chat_lock(agent);
+        let _guard = lock.lock().await;
+        let mut state: AgentState = match self.store.load_state(&agent_key(agent)).await? {
+            Some(value) => serde_json::from_value(value).unwrap_or_default(),
+            None => AgentState::default(),
+        };
+        let mut out = Vec::new();
+        let refuse = |refusal: Refusal| vec![to_agent(Reply::Refused(refusal), None)];
+        let command = match command {
+            AgentCommand::Button(Action::Claim(id)) => AgentCommand::Claim(id),
+            AgentCommand::Button(Action::Close(id)) => AgentCommand::Close(Some(id)),
+            AgentCommand::Button(_) => return Ok(refuse(Refusal::UnknownCommand)),
+            other => other,
+        };
+        match command {
+            AgentCommand::Queue => {
+                let tickets = self.store.queue().await?;
+                out.push(to_agent(Reply::Queue(queue_lines(tickets)), None));
+            }
+            AgentCommand::Mine => {
+                let tickets = self.store.agent_tickets(agent).await?;
+                out.push(to_agent(Reply::Queue(queue_lines(tickets)), None));
+            }
+            AgentCommand::Claim(id) => match self.store.claim(id, agent).await? {
+                ClaimOutcome::Claimed(ticket) => {
+                    state.in_hand = Some(ticket.id);
+                    out.extend(self.claimed(agent, &ticket).await?);
+                }
+                ClaimOutcome::AlreadyClaimed { by } => {
+                    out = refuse(Refusal::AlreadyClaimed { ticket: id, by });
+                }
+                ClaimOutcome::NotOpen(_) => out = refuse(Refusal::NotOpen { ticket: id }),
+                ClaimOutcome::NotFound => out = refuse(Refusal::NoSuchTicket(id)),
+            },
+            AgentCommand::Next => match self.store.claim_next(agent).await? {
+                Some(ticket) => {
+                    state.in_hand = Some(ticket.id);
+                    out.extend(self.claimed(agent, &ticket).await?);
+                }
+                None => out = refuse(Refusal::NoWaitingTickets),
+            },
+            AgentCommand::Reply { text, attachments } => match self.ticket_in_hand(agent, &state).await? {
+                Err(refusal) => out = refuse(refusal),
+                Ok(ticket) => {
+                    let entry = NewEntry {
+                        attachments: attachments.clone(),
+                        ..NewEntry::text(Author::Agent(agent), text.clone())
+                    };
+                    self.store.append(ticket.id, entry).await?;
+                    let language = self.user_language(&ticket).await?;
+                    out.push(Outgoing {
+                        to: Recipient::User(ticket.user.id),
+                        ticket: Some(ticket.id),
+                        language,
+                        reply: Reply::FromAgent {
+                            alias: self.staff.alias(agent),
+                            text,
+                            attachments,
+                        },
+                    });
+                    out.push(to_agent(Reply::Delivered { ticket: ticket.id }, Some(ticket.id)));
+                }
+            },
+            AgentCommand::Faq(entry_id) => {
+                let knowledge = self.knowledge();
+                if knowledge.faq.entry(&entry_id).is_none() {
+                    out = refuse(Refusal::UnknownEntry(entry_id));
+                } else {
+                    match self.ticket_in_hand(agent, &state).await? {
+                        Err(refusal) => out = refuse(refusal),
+                        Ok(ticket) => {
+                            let language = self.user_language(&ticket).await?;
+                            let entry = knowledge.faq.entry(&entry_id).expect("checked above");
+                            let text = format!("[FAQ {entry_id}] {}", knowledge.faq.answer(entry, &language));
+                            self.store.append(ticket.id, NewEntry::text(Author::Agent(agent), text)).await?;
+                            out.push(Outgoing {
+                                to: Recipient::User(ticket.user.id),
+                                ticket: Some(ticket.id),
+                                language,
+                                reply: Reply::FaqFromAgent {
+                                    alias: self.staff.alias(agent),
+                                    entry_id,
+                                },
+                            });
+                            out.push(to_agent(Reply::Delivered { ticket: ticket.id }, Some(ticket.id)));
+                        }
+                    }
+                }
+            }
+            AgentCommand::Link(entry_id) => {
+                if self.knowledge().faq.entry(&entry_id).is_none() {
+                    out = refuse(Refusal::UnknownEntry(entry_id));
+                } else {
+                    match self.ticket_in_hand(agent, &state).await? {
+                        Err(refusal) => out = refuse(refusal),
+                        Ok(ticket) => {
+                            let text = format!("linked to FAQ entry `{entry_id}` by agent {agent}");
+                            self.store.append(ticket.id, NewEntry::text(Author::System, text)).await?;
+                            out.push(to_agent(Reply::Linked { ticket: ticket.id, entry_id }, Some(ticket.id)));
+                        }
+                    }
+                }
+            }
+            AgentCommand::Note(text) => match self.ticket_in_hand(agent, &state).await? {
+                Err(refusal) => out = refuse(refusal),
+                Ok(ticket) => {
+                    self.store.add_note(ticket.id, agent, &text).await?;
+                    out.push(to_agent(Reply::NoteAdded { ticket: ticket.id }, Some(ticket.id)));
+                }
+            },
+            AgentCommand::Transfer(to) => {
+                if !self.staff.is_agent(to) {
+                    out = refuse(Refusal::NotAllowed);
+                } else {
+                    match self.ticket_in_hand(agent, &state).await? {
+                        Err(refusal) => out = refuse(refusal),
+                        Ok(ticket) => {
+                            self.store.transfer(ticket.id, to).await?;
+                            state.in_hand = None;
+                            let mut to_state: AgentState = match self.store.load_state(&agent_key(to)).await? {
+                                Some(v) => serde_json::from_value(v).unwrap_or_default(),
+                                None => AgentState::default(),
+                            };
+                            to_state.in_hand = Some(ticket.id);
+                            self.store
+                                .save_state(&agent_key(to), &serde_json::to_value(&to_state)?)
+                                .await?;
+                            if let Some(card) = self.card(ticket.id).await? {
+                                out.push(Outgoing {
+                                    to: Recipient::Agent(to),
+                                    ticket: Some(ticket.id),
+                                    language: self.staff.language.clone(),
+                                    reply: Reply::Claimed(card),
+                                });
+                            }
+                            out.push(to_agent(
+                                Reply::ClaimedBy {
+                                    ticket: ticket.id,
+                                    agent: self.staff.alias(to),
+                                },
+                                Some(ticket.id),
+                            ));
+                        }
+                    }
+                }
+            }
+            AgentCommand::Close(id) => {
+                let target = match id {
+                    Some(id) => self.store.ticket(id).await?.ok_or(Refusal::NoSuchTicket(id)),
+                    None => self.ticket_in_hand(agent, &state).await?,
+                };
+                match target {
+                    Err(refusal) => out = refuse(refusal),
+                    Ok(ticket) if !ticket.status.is_open() => out = refuse(Refusal::NotOpen { ticket: ticket.id }),
+                    Ok(ticket)
+                        if ticket.agent.is_some_and(|a| a != agent) && !self.staff.is_admin(agent) =>
+                    {
+                        out = refuse(Refusal::NotYours { ticket: ticket.id })
+                    }
+                    Ok(ticket) => {
+                        self.store.close(ticket.id).await?;
+                        if state.in_hand == Some(ticket.id) {
+                            state.in_hand = None;
+                        }
+                        out.extend(self.closed(&ticket).await?);
+                        out.push(to_agent(Reply::ClosedByAgent { ticket: ticket.id }, Some(ticket.id)));
+                    }
+                }
+            }
+            AgentCommand::Button(_) => unreachable!("buttons were mapped to commands above"),
+        }
+        self.store
+            .save_state(&agent_key(agent), &serde_json::to_value(&state)?)
+            .await?;
+        Ok(out)
+    }
+
+    /// The ticket the agent's text goes to; it must be open and theirs.
+    async fn ticket_in_hand(&self, agent: AgentId, state: &AgentState) -> Result<Result<Ticket, Refusal>> {
+        let Some(id) = state.in_hand else {
+            return Ok(Err(Refusal::NoTicketInHand));
+        };
+        let Some(ticket) = self.store.ticket(id).await? else {
+            return Ok(Err(Refusal::NoSuchTicket(id)));
+        };
+        if !ticket.status.is_open() {
+            return Ok(Err(Refusal::NotOpen { ticket: id }));
+        }
+        if ticket.agent != Some(agent) {
+            return Ok(Err(Refusal::NotYours { ticket: id }));
+        }
+        Ok(Ok(ticket))
+    }
+
+    async fn user_language(&self, ticket: &Ticket) -> Result<String> {
+        let conversation = self.conversation(ticket.user.id).await?;
+        Ok(conversation.language.unwrap_or_else(|| ticket.user.language.clone()))
+    }
+
+    async fn claimed(&self, agent: AgentId, ticket: &Ticket) -> Result<Vec<Outgoing>> {
+        tracing::info!(ticket_id = ticket.id, agent, "claimed");
+        let mut out = Vec::new();
+        if let Some(card) = self.card(ticket.id).await? {
+            out.push(Outgoing {
+                to: Recipient::Agent(agent),
+                ticket: Some(ticket.id),
+                language: self.staff.language.clone(),
+                reply: Reply::Claimed(card),
+            });
+        }
+        out.push(Outgoing {
+            to: Recipient::Staff,
+            ticket: Some(ticket.id),
+            language: self.staff.language.clone(),
+            reply: Reply::ClaimedBy {
+                ticket: ticket.id,
+                agent: self.staff.alias(agent),
+            },
+        });
+        out.push(Outgoing {
+            to: Recipient::User(ticket.user.id),
+            ticket: Some(ticket.id),
+            language: self.user_language(ticket).await?,
+            reply: Reply::AgentJoined {
+                alias: self.staff.alias(agent),
+            },
+        });
+        Ok(out)
+    }
+
+    /// Tells the user their ticket closed and asks for the rating.
+    async fn closed(&self, ticket: &Ticket) -> Result<Vec<Outgoing>> {
+        let user = ticket.user.id;
+        let lock = self.chat_lock(user);
+        let _guard = lock.lock().await;
+        let knowledge = self.knowledge();
+        let engine = Engine {
+            knowledge: &knowledge,
+            policy: &self.policy,
+        };
+        let mut conversation = self.conversation(user).await?;
+        let effects = engine.ticket_closed(&mut conversation, ticket.id);
+        self.save_conversation(user, &conversation).await?;
+        let language = conversation.language.clone().unwrap_or_else(|| ticket.user.language.clone());
+        Ok(effects
+            .into_iter()
+            .filter_map(|effect| match effect {
+                Effect::Say(reply) => Some(Outgoing {
+                    to: Recipient::User(user),
+                    ticket: Some(ticket.id),
+                    language: language.clone(),
+                    reply,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+
+fn queue_lines(tickets: Vec<Ticket>) -> Vec<QueueLine> {
+    let now = Utc::now();
+    tickets
+        .into_iter()
+        .map(|t| QueueLine {
+            id: t.id,
+            priority: t.priority,
+            category: t.category,
+            user: t.user,
+            waiting_minutes: (now - t.opened_at).num_minutes(),
+        })
+        .collect()
+}

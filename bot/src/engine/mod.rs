@@ -1,0 +1,584 @@
+//! The conversation engine: pure decisions, no I/O.
+//!
+//! It takes one event and the state that matters for it (the user's
+//! [`Conversation`], a view of their open ticket) and returns [`Effect`]s:
+//! what to say and what to store. The [`crate::desk`] executes effects
+//! against the store and feeds results back (a ticket that opened). Telegram,
+//! the console and the tests are shells around that; nothing here knows
+//! tokio, sqlx or teloxide.
+
+mod reply;
+mod understand;
+
+use std::collections::HashSet;
+
+use handoff::{
+    Attachment, Author, CandidateRecord, Details, NewEntry, NewTicket, Opened, Priority,
+    QueryOutcome, QueryRecord, QueuePosition, Status, TicketId, UserId, UserInfo,
+};
+use matcher::{Candidate, Decision, Faq, Matcher, Outcome};
+use serde::{Deserialize, Serialize};
+
+pub use reply::{Action, QueueLine, Refusal, Reply, TicketCard};
+pub use understand::{Understanding, understand};
+
+/// How many turns of a conversation the bot keeps before a handoff; the
+/// oldest go first. A ticket gets them all.
+pub const MAX_TURNS: usize = 40;
+
+/// The FAQ and its index: one immutable version, swapped whole on reload.
+pub struct Knowledge {
+    pub faq: Faq,
+    pub matcher: Matcher,
+}
+
+/// Who is special: read from settings, fixed while the bot runs.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub vip_users: HashSet<UserId>,
+}
+
+/// What the bot remembers of a chat with one user between messages.
+/// Stored as JSON by the desk; unknown or missing fields default, so the
+/// shape can grow without a migration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Conversation {
+    /// The language the bot last spoke with this user.
+    pub language: Option<String>,
+    /// The exchange so far, kept for the ticket if there is a handoff.
+    pub turns: Vec<NewEntry>,
+    /// The last question the matcher saw and what it ranked.
+    pub last_question: Option<String>,
+    pub last_candidates: Vec<Candidate>,
+    /// Entries already shown for the last question ("not helpful" skips them).
+    pub shown: Vec<String>,
+    /// The bot asked once for details for this ticket; the next text answers it.
+    pub awaiting_details: Option<TicketId>,
+    /// This closed ticket waits for the user's rating.
+    pub awaiting_rating: Option<TicketId>,
+}
+
+/// Commands a user can type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserCommand {
+    Start,
+    Help,
+    Human,
+    Cancel,
+    Browse,
+}
+
+impl UserCommand {
+    /// Parses `/start`, `/help`, `/human`, `/cancel`, `/faq` (with an optional `@botname`).
+    pub fn parse(text: &str) -> Option<UserCommand> {
+        let word = text.trim().split_whitespace().next()?;
+        let word = word.strip_prefix('/')?;
+        let word = word.split('@').next().unwrap_or(word);
+        Some(match word.to_ascii_lowercase().as_str() {
+            "start" => UserCommand::Start,
+            "help" => UserCommand::Help,
+            "human" | "agent" => UserCommand::Human,
+            "cancel" => UserCommand::Cancel,
+            "faq" | "browse" => UserCommand::Browse,
+            _ => return None,
+        })
+    }
+}
+
+/// What a user sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserInput {
+    Text(String),
+    Command(UserCommand),
+    Button(Action),
+    Attachment {
+        attachment: Attachment,
+        caption: Option<String>,
+    },
+    /// Something the bot does not handle (an edited message, a poll, ...).
+    Unsupported,
+}
+
+/// One event from a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserMessage {
+    /// `language` holds Telegram's `language_code` (may be empty).
+    pub user: UserInfo,
+    pub input: UserInput,
+    /// From Telegram's message id: a message delivered twice is kept once.
+    pub key: Option<String>,
+}
+
+/// What the desk knows of the user's open ticket when a message arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenTicketView {
+    pub id: TicketId,
+    pub status: Status,
+    pub position: Option<QueuePosition>,
+}
+
+/// What to do; executed in order by the desk.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Say this to the user of the event.
+    Say(Reply),
+    /// Tell the agents (the staff group, or every agent in private mode).
+    TellStaff(Reply),
+    /// Open a ticket (or add to the user's open one); the desk then calls
+    /// [`Engine::ticket_opened`].
+    OpenTicket(NewTicket),
+    Append { ticket: TicketId, entry: NewEntry },
+    Cancel(TicketId),
+    Rate { ticket: TicketId, score: u8 },
+    Record(QueryRecord),
+}
+
+/// The engine for one FAQ version and policy.
+pub struct Engine<'a> {
+    pub knowledge: &'a Knowledge,
+    pub policy: &'a Policy,
+}
+
+impl Engine<'_> {
+    /// Handles one user event.
+    pub fn on_user(
+        &self,
+        conversation: &mut Conversation,
+        open: Option<&OpenTicketView>,
+        message: &UserMessage,
+    ) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let text = match &message.input {
+            UserInput::Text(t) => Some(t.as_str()),
+            UserInput::Attachment { caption, .. } => caption.as_deref(),
+            _ => None,
+        };
+        let masked = text.map(handoff::redact::mask);
+        if let Some(m) = &masked
+            && !m.found.is_empty()
+        {
+            out.push(Effect::Say(Reply::SecretWarning));
+        }
+        let text = masked.map(|m| m.text);
+        conversation.language = Some(self.language(conversation, &message.user, text.as_deref()));
+
+        // Rating a closed ticket by typing the digit.
+        if let (Some(ticket), Some(t)) = (conversation.awaiting_rating, text.as_deref())
+            && let Ok(score @ 1..=5) = t.trim().parse::<u8>()
+        {
+            self.rate(conversation, ticket, score, &mut out);
+            return out;
+        }
+
+        match (&message.input, open) {
+            (UserInput::Command(command), _) => self.command(conversation, open, message, *command, &mut out),
+            (UserInput::Button(action), _) => self.button(conversation, open, message, action, &mut out),
+            (UserInput::Text(_), Some(ticket)) | (UserInput::Attachment { .. }, Some(ticket)) => {
+                self.to_ticket(conversation, ticket, message, text.unwrap_or_default(), &mut out)
+            }
+            (UserInput::Text(_), None) => self.question(conversation, message, &text.unwrap_or_default(), &mut out),
+            (UserInput::Attachment { .. }, None) | (UserInput::Unsupported, _) => {
+                out.push(Effect::Say(Reply::CannotHandle))
+            }
+        }
+        out
+    }
+
+    /// After the desk opened (or added to) a ticket for this user.
+    pub fn ticket_opened(
+        &self,
+        conversation: &mut Conversation,
+        opened: &Opened,
+        position: Option<QueuePosition>,
+    ) -> Vec<Effect> {
+        let ticket = &opened.ticket;
+        let mut out = vec![Effect::Say(Reply::Queued {
+            ticket: ticket.id,
+            position,
+            created: opened.created,
+        })];
+        if opened.created {
+            out.push(Effect::TellStaff(Reply::NewTicket(TicketCard {
+                id: ticket.id,
+                user: ticket.user.clone(),
+                status: ticket.status,
+                priority: ticket.priority,
+                category: ticket.category.clone(),
+                details: ticket.details.clone(),
+                agent: ticket.agent,
+                transcript: Vec::new(),
+            })));
+            if is_empty(&ticket.details) {
+                conversation.awaiting_details = Some(ticket.id);
+                out.push(Effect::Say(Reply::AskDetails { ticket: ticket.id }));
+            }
+        }
+        out
+    }
+
+    /// After an agent closed the user's ticket: ask for a rating.
+    pub fn ticket_closed(&self, conversation: &mut Conversation, ticket: TicketId) -> Vec<Effect> {
+        conversation.awaiting_rating = Some(ticket);
+        conversation.awaiting_details = None;
+        vec![Effect::Say(Reply::TicketClosed { ticket })]
+    }
+
+    fn language(&self, conversation: &Conversation, user: &UserInfo, text: Option<&str>) -> String {
+        if let Some(lang) = text.and_then(detect_language) {
+            return lang.to_owned();
+        }
+        if let Some(lang) = &conversation.language {
+            return lang.clone();
+        }
+        normalize_language_code(&user.language)
+            .unwrap_or_else(|| self.knowledge.faq.default_language.clone())
+    }
+
+    fn command(
+        &self,
+        conversation: &mut Conversation,
+        open: Option<&OpenTicketView>,
+        message: &UserMessage,
+        command: UserCommand,
+        out: &mut Vec<Effect>,
+    ) {
+        match command {
+            UserCommand::Start => out.push(Effect::Say(Reply::Welcome)),
+            UserCommand::Help => out.push(Effect::Say(Reply::Help)),
+            UserCommand::Browse => out.push(Effect::Say(Reply::Categories)),
+            UserCommand::Human => self.handoff(conversation, open, message, None, None, out),
+            UserCommand::Cancel => match open {
+                Some(ticket) => {
+                    conversation.awaiting_details = None;
+                    out.push(Effect::Cancel(ticket.id));
+                    out.push(Effect::Say(Reply::Cancelled { ticket: ticket.id }));
+                    out.push(Effect::TellStaff(Reply::UserCancelled { ticket: ticket.id }));
+                }
+                None => out.push(Effect::Say(Reply::NothingToCancel)),
+            },
+        }
+    }
+
+    fn button(
+        &self,
+        conversation: &mut Conversation,
+        open: Option<&OpenTicketView>,
+        message: &UserMessage,
+        action: &Action,
+        out: &mut Vec<Effect>,
+    ) {
+        let faq = &self.knowledge.faq;
+        match action {
+            Action::Solved(_) => out.push(Effect::Say(Reply::GladItHelped)),
+            Action::NotHelpful(entry_id) => {
+                if !conversation.shown.contains(entry_id) {
+                    conversation.shown.push(entry_id.clone());
+                }
+                let others: Vec<String> = conversation
+                    .last_candidates
+                    .iter()
+                    .filter(|c| !conversation.shown.contains(&c.entry_id))
+                    .filter(|c| c.confidence >= self.knowledge.matcher.config().suggest_threshold)
+                    .take(self.knowledge.matcher.config().max_suggestions)
+                    .map(|c| c.entry_id.clone())
+                    .collect();
+                if others.is_empty() {
+                    out.push(Effect::Say(Reply::OfferHuman));
+                } else {
+                    out.push(Effect::Say(Reply::DidYouMean { entry_ids: others }));
+                }
+            }
+            Action::Human => self.handoff(conversation, open, message, None, None, out),
+            Action::Pick(entry_id) if faq.entry(entry_id).is_some() => {
+                self.answer(conversation, message, entry_id, &[], out)
+            }
+            Action::NoneOfThese => out.push(Effect::Say(Reply::OfferHuman)),
+            Action::Browse => out.push(Effect::Say(Reply::Categories)),
+            Action::Category(id) if faq.category(id).is_some() => {
+                out.push(Effect::Say(Reply::CategoryEntries { category: id.clone() }))
+            }
+            Action::Rate { ticket, score } if conversation.awaiting_rating == Some(*ticket) => {
+                self.rate(conversation, *ticket, *score, out)
+            }
+            Action::SkipDetails => {
+                conversation.awaiting_details = None;
+                out.push(Effect::Say(Reply::DetailsNoted));
+            }
+            // Stale buttons (an entry removed by a reload, a rating already
+            // given) and staff buttons pressed by a user.
+            _ => out.push(Effect::Say(Reply::CannotHandle)),
+        }
+    }
+
+    fn rate(&self, conversation: &mut Conversation, ticket: TicketId, score: u8, out: &mut Vec<Effect>) {
+        conversation.awaiting_rating = None;
+        out.push(Effect::Rate { ticket, score });
+        out.push(Effect::Say(Reply::ThanksForRating { score }));
+        out.push(Effect::TellStaff(Reply::UserRated { ticket, score }));
+    }
+
+    /// A message while the user has an open ticket: it goes on the ticket.
+    fn to_ticket(
+        &self,
+        conversation: &mut Conversation,
+        ticket: &OpenTicketView,
+        message: &UserMessage,
+        text: String,
+        out: &mut Vec<Effect>,
+    ) {
+        let attachments: Vec<Attachment> = match &message.input {
+            UserInput::Attachment { attachment, .. } => vec![attachment.clone()],
+            _ => Vec::new(),
+        };
+        out.push(Effect::Append {
+            ticket: ticket.id,
+            entry: NewEntry {
+                author: Author::User,
+                text: text.clone(),
+                attachments: attachments.clone(),
+                candidates: Vec::new(),
+                dedup_key: message.key.clone(),
+            },
+        });
+        out.push(Effect::TellStaff(Reply::UserWrote {
+            ticket: ticket.id,
+            user: message.user.clone(),
+            text: text.clone(),
+            attachments,
+        }));
+        // Details the user sends are on the transcript; the desk lifts them
+        // from there whenever it shows the ticket to staff.
+        if conversation.awaiting_details == Some(ticket.id) {
+            conversation.awaiting_details = None;
+            out.push(Effect::Say(Reply::DetailsNoted));
+        } else if ticket.status == Status::Waiting {
+            out.push(Effect::Say(Reply::Queued {
+                ticket: ticket.id,
+                position: ticket.position,
+                created: false,
+            }));
+        }
+    }
+
+    fn question(&self, conversation: &mut Conversation, message: &UserMessage, text: &str, out: &mut Vec<Effect>) {
+        let user_turn = NewEntry {
+            dedup_key: message.key.clone(),
+            ..NewEntry::text(Author::User, text)
+        };
+        let understanding = understand(&self.knowledge.matcher, text);
+        let language = conversation.language.clone().unwrap_or_default();
+        let record = |outcome, decision: Option<&Decision>| {
+            Effect::Record(QueryRecord {
+                user: message.user.id,
+                language: language.clone(),
+                text: text.to_owned(),
+                outcome,
+                entry_id: decision.and_then(|d| d.best()).map(|c| c.entry_id.clone()),
+                confidence: decision.and_then(|d| d.best()).map(|c| c.confidence),
+            })
+        };
+        match understanding {
+            Understanding::Empty => out.push(Effect::Say(Reply::CannotHandle)),
+            Understanding::Greeting => out.push(Effect::Say(Reply::Greeting)),
+            Understanding::Thanks => out.push(Effect::Say(Reply::YouAreWelcome)),
+            Understanding::Human => {
+                out.push(record(QueryOutcome::AskedForHuman, None));
+                self.handoff(conversation, None, message, Some(user_turn), None, out);
+            }
+            Understanding::Question(decision) => {
+                conversation.last_question = Some(text.to_owned());
+                conversation.last_candidates = decision.candidates.clone();
+                conversation.shown.clear();
+                let mut user_turn = user_turn;
+                user_turn.candidates = records(&decision.candidates);
+                push_turn(conversation, user_turn);
+                match &decision.outcome {
+                    Outcome::Answer { entry_id } => {
+                        out.push(record(QueryOutcome::Answered, Some(&decision)));
+                        self.answer(conversation, message, entry_id, &decision.candidates, out);
+                    }
+                    Outcome::Suggest { entry_ids } => {
+                        out.push(record(QueryOutcome::Suggested, Some(&decision)));
+                        push_turn(conversation, bot_turn(format!("did you mean: {}", entry_ids.join(", "))));
+                        out.push(Effect::Say(Reply::DidYouMean { entry_ids: entry_ids.clone() }));
+                    }
+                    Outcome::NoMatch => {
+                        out.push(record(QueryOutcome::NoMatch, Some(&decision)));
+                        push_turn(conversation, bot_turn("no FAQ entry matched".to_owned()));
+                        out.push(Effect::Say(Reply::NoMatch));
+                    }
+                }
+            }
+        }
+    }
+
+    fn answer(
+        &self,
+        conversation: &mut Conversation,
+        message: &UserMessage,
+        entry_id: &str,
+        candidates: &[Candidate],
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(entry) = self.knowledge.faq.entry(entry_id) else {
+            out.push(Effect::Say(Reply::CannotHandle));
+            return;
+        };
+        if !conversation.shown.iter().any(|s| s == entry_id) {
+            conversation.shown.push(entry_id.to_owned());
+        }
+        let mut turn = bot_turn(format!("answered with FAQ entry `{entry_id}`"));
+        turn.candidates = records(candidates);
+        push_turn(conversation, turn);
+        out.push(Effect::Say(Reply::Answer { entry_id: entry_id.to_owned() }));
+        if entry.escalate {
+            self.handoff(conversation, None, message, None, Some(entry_id), out);
+        }
+    }
+
+    /// Opens a ticket with everything known, or tells the user where they
+    /// stand if one is open already.
+    fn handoff(
+        &self,
+        conversation: &mut Conversation,
+        open: Option<&OpenTicketView>,
+        message: &UserMessage,
+        last_turn: Option<NewEntry>,
+        escalated_by: Option<&str>,
+        out: &mut Vec<Effect>,
+    ) {
+        if let Some(ticket) = open {
+            out.push(Effect::Say(Reply::Queued {
+                ticket: ticket.id,
+                position: ticket.position,
+                created: false,
+            }));
+            return;
+        }
+        if let Some(turn) = last_turn {
+            push_turn(conversation, turn);
+        }
+        let faq = &self.knowledge.faq;
+        // The entry that escalated decides the category; else the best
+        // candidate of the latest question that had one.
+        let top_entry = escalated_by.and_then(|id| faq.entry(id)).or_else(|| {
+            conversation
+                .turns
+                .iter()
+                .rev()
+                .find_map(|t| t.candidates.first())
+                .and_then(|c| faq.entry(&c.entry_id))
+        });
+        let priority = if escalated_by.is_some() {
+            Priority::Urgent
+        } else if self.policy.vip_users.contains(&message.user.id) {
+            Priority::Vip
+        } else {
+            Priority::Normal
+        };
+        let user_text: Vec<&str> = conversation
+            .turns
+            .iter()
+            .filter(|t| t.author == Author::User)
+            .map(|t| t.text.as_str())
+            .collect();
+        let details = handoff::details::extract(&user_text.join("\n"));
+        let mut user = message.user.clone();
+        user.language = conversation.language.clone().unwrap_or(user.language);
+        out.push(Effect::OpenTicket(NewTicket {
+            user,
+            category: top_entry.and_then(|e| e.category.clone()),
+            priority,
+            details,
+            transcript: std::mem::take(&mut conversation.turns),
+        }));
+    }
+}
+
+fn bot_turn(text: String) -> NewEntry {
+    NewEntry::text(Author::Bot, text)
+}
+
+fn push_turn(conversation: &mut Conversation, turn: NewEntry) {
+    conversation.turns.push(turn);
+    if conversation.turns.len() > MAX_TURNS {
+        let excess = conversation.turns.len() - MAX_TURNS;
+        conversation.turns.drain(..excess);
+    }
+}
+
+fn records(candidates: &[Candidate]) -> Vec<CandidateRecord> {
+    candidates
+        .iter()
+        .map(|c| CandidateRecord {
+            entry_id: c.entry_id.clone(),
+            confidence: c.confidence,
+        })
+        .collect()
+}
+
+fn is_empty(details: &Details) -> bool {
+    details.uids.is_empty()
+        && details.order_ids.is_empty()
+        && details.tx_hashes.is_empty()
+        && details.emails.is_empty()
+}
+
+/// The language a text is written in, when the script says so: any Han
+/// character means Chinese; otherwise two or more Latin letters mean English.
+/// Anything else (digits, emoji, other scripts) says nothing.
+pub fn detect_language(text: &str) -> Option<&'static str> {
+    if text.chars().any(is_han) {
+        return Some("zh");
+    }
+    let latin = text.chars().filter(char::is_ascii_alphabetic).count();
+    (latin >= 2).then_some("en")
+}
+
+fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
+}
+
+/// Telegram's `language_code` (`zh-hans`, `en-US`) to our short tag.
+pub fn normalize_language_code(code: &str) -> Option<String> {
+    let primary = code.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+    (!primary.is_empty() && primary.chars().all(|c| c.is_ascii_lowercase())).then_some(primary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callback_data_round_trips_and_rejects_garbage() {
+        for action in [
+            Action::Solved("deposit-x".into()),
+            Action::Rate { ticket: 12, score: 5 },
+            Action::Human,
+            Action::Claim(3),
+        ] {
+            assert_eq!(Action::parse(&action.to_data()), Some(action));
+        }
+        for bad in ["", "rate:1:9", "rate:x:1", "claim:", "ok:", "human:1", "drop table"] {
+            assert_eq!(Action::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_script_decides_the_language_before_telegram_does() {
+        assert_eq!(detect_language("USDT提币一直pending"), Some("zh"));
+        assert_eq!(detect_language("my deposit"), Some("en"));
+        assert_eq!(detect_language("123456"), None);
+        assert_eq!(normalize_language_code("zh-hans").as_deref(), Some("zh"));
+        assert_eq!(normalize_language_code(""), None);
+    }
+
+    #[test]
+    fn commands_accept_a_bot_name_suffix() {
+        assert_eq!(UserCommand::parse("/start@helpdesk_bot"), Some(UserCommand::Start));
+        assert_eq!(UserCommand::parse("/HUMAN"), Some(UserCommand::Human));
+        assert_eq!(UserCommand::parse("start"), None);
+        assert_eq!(UserCommand::parse("/unknown"), None);
+    }
+}

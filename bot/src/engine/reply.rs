@@ -1,0 +1,154 @@
+//! What the bot says, as values. Wording lives in one place, `render`; the
+//! engine only picks a [`Reply`] and the buttons it carries ([`Action`]).
+
+use handoff::{AgentId, Attachment, Details, Priority, QueuePosition, Status, TicketId, TranscriptEntry, UserInfo};
+use serde::{Deserialize, Serialize};
+
+/// A button press, as carried in Telegram's callback data (≤ 64 bytes) and
+/// typed by number in the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    Solved(String),
+    NotHelpful(String),
+    Human,
+    Pick(String),
+    NoneOfThese,
+    Browse,
+    Category(String),
+    Rate { ticket: TicketId, score: u8 },
+    SkipDetails,
+    Claim(TicketId),
+    Close(TicketId),
+}
+
+impl Action {
+    /// The compact text form used as callback data.
+    pub fn to_data(&self) -> String {
+        match self {
+            Action::Solved(id) => format!("ok:{id}"),
+            Action::NotHelpful(id) => format!("no:{id}"),
+            Action::Human => "human".into(),
+            Action::Pick(id) => format!("pick:{id}"),
+            Action::NoneOfThese => "none".into(),
+            Action::Browse => "browse".into(),
+            Action::Category(id) => format!("cat:{id}"),
+            Action::Rate { ticket, score } => format!("rate:{ticket}:{score}"),
+            Action::SkipDetails => "skip".into(),
+            Action::Claim(t) => format!("claim:{t}"),
+            Action::Close(t) => format!("close:{t}"),
+        }
+    }
+
+    /// Parses callback data; `None` for anything malformed (never trusted).
+    pub fn parse(data: &str) -> Option<Action> {
+        let (head, rest) = data.split_once(':').unwrap_or((data, ""));
+        let id = || (!rest.is_empty()).then(|| rest.to_owned());
+        Some(match head {
+            "ok" => Action::Solved(id()?),
+            "no" => Action::NotHelpful(id()?),
+            "human" if rest.is_empty() => Action::Human,
+            "pick" => Action::Pick(id()?),
+            "none" if rest.is_empty() => Action::NoneOfThese,
+            "browse" if rest.is_empty() => Action::Browse,
+            "cat" => Action::Category(id()?),
+            "rate" => {
+                let (ticket, score) = rest.split_once(':')?;
+                let score: u8 = score.parse().ok()?;
+                if !(1..=5).contains(&score) {
+                    return None;
+                }
+                Action::Rate { ticket: ticket.parse().ok()?, score }
+            }
+            "skip" if rest.is_empty() => Action::SkipDetails,
+            "claim" => Action::Claim(rest.parse().ok()?),
+            "close" => Action::Close(rest.parse().ok()?),
+            _ => return None,
+        })
+    }
+}
+
+/// Everything staff see about a ticket when it opens or is claimed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketCard {
+    pub id: TicketId,
+    pub user: UserInfo,
+    pub status: Status,
+    pub priority: Priority,
+    pub category: Option<String>,
+    pub details: Details,
+    pub agent: Option<AgentId>,
+    pub transcript: Vec<TranscriptEntry>,
+}
+
+/// A line of the agents' queue listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueLine {
+    pub id: TicketId,
+    pub priority: Priority,
+    pub category: Option<String>,
+    pub user: UserInfo,
+    pub waiting_minutes: i64,
+}
+
+/// Why an agent's command did nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// Not a configured agent or admin.
+    NotAllowed,
+    NoSuchTicket(TicketId),
+    AlreadyClaimed { ticket: TicketId, by: AgentId },
+    NotOpen { ticket: TicketId },
+    /// The agent has no ticket in hand to reply to or close.
+    NoTicketInHand,
+    /// The ticket is claimed by another agent.
+    NotYours { ticket: TicketId },
+    UnknownEntry(String),
+    UnknownCommand,
+    NoWaitingTickets,
+}
+
+/// One thing the bot says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Reply {
+    // --- to users ---
+    Welcome,
+    Help,
+    Answer { entry_id: String },
+    DidYouMean { entry_ids: Vec<String> },
+    NoMatch,
+    /// After "none of these" or "not helpful" with nothing better to offer.
+    OfferHuman,
+    GladItHelped,
+    Greeting,
+    YouAreWelcome,
+    Categories,
+    CategoryEntries { category: String },
+    SecretWarning,
+    /// A ticket opened (or the user's open one got this message).
+    Queued { ticket: TicketId, position: Option<QueuePosition>, created: bool },
+    AskDetails { ticket: TicketId },
+    DetailsNoted,
+    AgentJoined { alias: String },
+    FromAgent { alias: String, text: String, attachments: Vec<Attachment> },
+    FaqFromAgent { alias: String, entry_id: String },
+    TicketClosed { ticket: TicketId },
+    ThanksForRating { score: u8 },
+    Cancelled { ticket: TicketId },
+    NothingToCancel,
+    /// Something the bot cannot handle here (e.g. a sticker outside a handoff).
+    CannotHandle,
+    // --- to staff ---
+    NewTicket(TicketCard),
+    UserWrote { ticket: TicketId, user: UserInfo, text: String, attachments: Vec<Attachment> },
+    UserCancelled { ticket: TicketId },
+    UserRated { ticket: TicketId, score: u8 },
+    Queue(Vec<QueueLine>),
+    Claimed(TicketCard),
+    /// Told to the other agents when one claims.
+    ClaimedBy { ticket: TicketId, agent: String },
+    ClosedByAgent { ticket: TicketId },
+    NoteAdded { ticket: TicketId },
+    Linked { ticket: TicketId, entry_id: String },
+    Delivered { ticket: TicketId },
+    Refused(Refusal),
+}

@@ -1,0 +1,365 @@
+//! The one place where replies become words, per language.
+//!
+//! The bot speaks Chinese and English; any other language gets English UI
+//! text and the FAQ answer in its own language when the FAQ has it (else the
+//! FAQ's default language). Output is plain text (no Markdown), so nothing a
+//! user or the FAQ writes can break formatting; the Telegram shell sends it
+//! without a parse mode.
+
+use std::fmt::Write;
+
+use handoff::{Author, Details, Priority, QueuePosition};
+use matcher::Faq;
+
+use crate::engine::{Action, QueueLine, Refusal, Reply, TicketCard};
+
+/// A message ready for a shell: text plus rows of buttons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub buttons: Vec<Vec<Button>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Button {
+    pub label: String,
+    pub action: Action,
+}
+
+fn button(label: impl Into<String>, action: Action) -> Button {
+    Button {
+        label: label.into(),
+        action,
+    }
+}
+
+/// Picks the Chinese or the English text.
+fn t<'a>(lang: &str, zh: &'a str, en: &'a str) -> &'a str {
+    if lang == "zh" { zh } else { en }
+}
+
+const SECURITY_LINE_ZH: &str = "🔒 安全提示：客服绝不会索要您的密码、2FA 验证码或助记词。";
+const SECURITY_LINE_EN: &str = "🔒 Security: support will never ask for your password, 2FA codes or seed phrase.";
+
+/// Renders `reply` in `lang` with the FAQ it may quote.
+pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
+    let plain = |text: String| Message {
+        text,
+        buttons: Vec::new(),
+    };
+    let human = || button(t(lang, "转人工", "Talk to a human"), Action::Human);
+    match reply {
+        Reply::Welcome => Message {
+            text: format!(
+                "{}\n\n{}",
+                t(
+                    lang,
+                    "您好！我是客服助手。直接输入您的问题，我会立即从常见问题中为您解答；解答不了的，我会为您转接人工客服，并附上完整对话，您无需重复描述。",
+                    "Hello! I'm the support assistant. Type your question and I'll answer it from our FAQ right away; if I can't, I'll hand you to a human agent with the whole conversation, so you won't have to repeat yourself."
+                ),
+                t(lang, SECURITY_LINE_ZH, SECURITY_LINE_EN)
+            ),
+            buttons: vec![vec![button(t(lang, "浏览常见问题", "Browse FAQ"), Action::Browse), human()]],
+        },
+        Reply::Help => Message {
+            text: t(
+                lang,
+                "直接输入问题即可。\n/faq 按分类浏览常见问题\n/human 转人工客服\n/cancel 退出排队\n/start 重新开始",
+                "Just type your question.\n/faq browse the FAQ by category\n/human talk to a human agent\n/cancel leave the queue\n/start start over",
+            )
+            .to_owned(),
+            buttons: vec![vec![button(t(lang, "浏览常见问题", "Browse FAQ"), Action::Browse), human()]],
+        },
+        Reply::Answer { entry_id } => {
+            let text = faq
+                .entry(entry_id)
+                .map(|e| faq.answer(e, lang).trim_end().to_owned())
+                .unwrap_or_default();
+            Message {
+                text,
+                buttons: vec![vec![
+                    button(t(lang, "已解决", "Solved"), Action::Solved(entry_id.clone())),
+                    button(t(lang, "没帮助", "Not helpful"), Action::NotHelpful(entry_id.clone())),
+                    human(),
+                ]],
+            }
+        }
+        Reply::DidYouMean { entry_ids } => {
+            let mut buttons: Vec<Vec<Button>> = entry_ids
+                .iter()
+                .filter_map(|id| faq.entry(id))
+                .map(|e| vec![button(faq.title(e, lang), Action::Pick(e.id.clone()))])
+                .collect();
+            buttons.push(vec![button(t(lang, "都不是", "None of these"), Action::NoneOfThese)]);
+            Message {
+                text: t(lang, "您是想问以下哪个问题？", "Did you mean one of these?").to_owned(),
+                buttons,
+            }
+        }
+        Reply::NoMatch => Message {
+            text: t(
+                lang,
+                "抱歉，我没有找到能回答这个问题的内容。您可以换个说法再问，或者转人工客服。",
+                "Sorry, I couldn't find an answer to that. You can rephrase it, or talk to a human agent.",
+            )
+            .to_owned(),
+            buttons: vec![vec![human(), button(t(lang, "浏览常见问题", "Browse FAQ"), Action::Browse)]],
+        },
+        Reply::OfferHuman => Message {
+            text: t(
+                lang,
+                "抱歉没能帮到您。要转接人工客服吗？对话记录会一并转给客服。",
+                "Sorry that didn't help. Shall I hand you to a human agent? They'll see this conversation.",
+            )
+            .to_owned(),
+            buttons: vec![vec![human()]],
+        },
+        Reply::GladItHelped => plain(t(lang, "很高兴能帮到您！还有其他问题随时问我。", "Glad that helped! Ask me anything else any time.").into()),
+        Reply::Greeting => plain(t(lang, "您好！请直接描述您的问题。", "Hi! Please tell me your question.").into()),
+        Reply::YouAreWelcome => plain(t(lang, "不客气！", "You're welcome!").into()),
+        Reply::Categories => Message {
+            text: t(lang, "请选择分类：", "Pick a category:").to_owned(),
+            buttons: faq
+                .categories
+                .chunks(2)
+                .map(|row| {
+                    row.iter()
+                        .map(|c| button(faq.category_title(c, lang), Action::Category(c.id.clone())))
+                        .collect()
+                })
+                .collect(),
+        },
+        Reply::CategoryEntries { category } => {
+            let title = faq.category(category).map(|c| faq.category_title(c, lang)).unwrap_or(category);
+            let mut buttons: Vec<Vec<Button>> = faq
+                .entries
+                .iter()
+                .filter(|e| e.category.as_deref() == Some(category.as_str()))
+                .map(|e| vec![button(faq.title(e, lang), Action::Pick(e.id.clone()))])
+                .collect();
+            buttons.push(vec![button(t(lang, "« 返回分类", "« Categories"), Action::Browse)]);
+            Message {
+                text: title.to_owned(),
+                buttons,
+            }
+        }
+        Reply::SecretWarning => plain(
+            t(
+                lang,
+                "⚠️ 您的消息中似乎包含密码、验证码、助记词或私钥，我们已将其隐藏，不会保存或展示给任何人。客服绝不会索要这些信息，请勿发送给任何人。如果已经泄露，请立即修改密码并重置 2FA。",
+                "⚠️ Your message seemed to contain a password, code, seed phrase or private key. We hid it: it is not stored or shown to anyone. Support will never ask for these; never send them to anyone. If it may have leaked, change your password and reset 2FA now.",
+            )
+            .into(),
+        ),
+        Reply::Queued { ticket, position, created } => {
+            let mut text = if *created {
+                format!("{} #{ticket}。", t(lang, "已为您转接人工客服，工单号", "I've handed you to a human agent, ticket"))
+            } else {
+                format!("{} #{ticket}。", t(lang, "您的消息已加入工单", "Added to your ticket"))
+            };
+            if lang != "zh" {
+                text = text.replace('。', ".");
+            }
+            match position {
+                Some(QueuePosition { position, .. }) => {
+                    let _ = write!(
+                        text,
+                        " {}",
+                        if lang == "zh" {
+                            format!("您前面还有 {} 位用户，请稍候。输入 /cancel 可退出排队。", position - 1)
+                        } else {
+                            format!("You are number {position} in the queue. Send /cancel to leave it.")
+                        }
+                    );
+                }
+                None => text.push_str(t(lang, " 客服正在处理。", " An agent is on it.")),
+            }
+            plain(text)
+        }
+        Reply::AskDetails { .. } => Message {
+            text: t(
+                lang,
+                "为了更快处理，如方便请发送您的 UID、订单号或交易哈希（不要发送密码或验证码）。没有的话点“跳过”。",
+                "To speed things up, send your UID, order id or transaction hash if you have one (never a password or code). Otherwise tap Skip.",
+            )
+            .to_owned(),
+            buttons: vec![vec![button(t(lang, "跳过", "Skip"), Action::SkipDetails)]],
+        },
+        Reply::DetailsNoted => plain(t(lang, "好的，已记录。客服会尽快回复您。", "Thanks, noted. An agent will reply soon.").into()),
+        Reply::AgentJoined { alias } => plain(if lang == "zh" {
+            format!("客服 {alias} 已接入，正在为您处理。")
+        } else {
+            format!("{alias} from support has joined and is looking into it.")
+        }),
+        Reply::FromAgent { alias, text, attachments } => {
+            let mut out = format!("{alias}: {text}");
+            for a in attachments {
+                let _ = write!(out, "\n[{}]", a.kind);
+            }
+            plain(out)
+        }
+        Reply::FaqFromAgent { alias, entry_id } => {
+            let answer = faq.entry(entry_id).map(|e| faq.answer(e, lang).trim_end()).unwrap_or_default();
+            plain(format!("{alias}: {answer}"))
+        }
+        Reply::TicketClosed { ticket } => Message {
+            text: if lang == "zh" {
+                format!("工单 #{ticket} 已关闭。请为本次服务打分（1–5 分）：")
+            } else {
+                format!("Ticket #{ticket} is closed. How would you rate the help you got (1–5)?")
+            },
+            buttons: vec![
+                (1..=5)
+                    .map(|score| button("★".repeat(score as usize), Action::Rate { ticket: *ticket, score }))
+                    .collect(),
+            ],
+        },
+        Reply::ThanksForRating { score } => plain(if lang == "zh" {
+            format!("感谢您的评分（{score} 分）！")
+        } else {
+            format!("Thank you for your rating ({score}/5)!")
+        }),
+        Reply::Cancelled { ticket } => plain(if lang == "zh" {
+            format!("已退出排队，工单 #{ticket} 已取消。")
+        } else {
+            format!("You've left the queue; ticket #{ticket} is cancelled.")
+        }),
+        Reply::NothingToCancel => plain(t(lang, "您目前没有排队中的工单。", "You have no open ticket to cancel.").into()),
+        Reply::CannotHandle => Message {
+            text: t(
+                lang,
+                "抱歉，这类消息我处理不了。请用文字描述您的问题，或转人工客服。",
+                "Sorry, I can't handle that kind of message. Please describe your question in words, or talk to a human.",
+            )
+            .to_owned(),
+            buttons: vec![vec![human()]],
+        },
+        // --- staff ---
+        Reply::NewTicket(card) => Message {
+            text: format!("🆕 {}", ticket_card(card, faq)),
+            buttons: vec![vec![button("Claim", Action::Claim(card.id)), button("Close", Action::Close(card.id))]],
+        },
+        Reply::Claimed(card) => plain(format!("✅ You claimed {}", ticket_card(card, faq))),
+        Reply::ClaimedBy { ticket, agent } => plain(format!("#{ticket} claimed by {agent}")),
+        Reply::UserWrote { ticket, user, text, attachments } => {
+            let mut out = format!("#{ticket} {}: {text}", user_name(user));
+            for a in attachments {
+                let _ = write!(out, "\n[{}: {}]", a.kind, a.file_id);
+            }
+            plain(out)
+        }
+        Reply::UserCancelled { ticket } => plain(format!("#{ticket} was cancelled by the user.")),
+        Reply::UserRated { ticket, score } => plain(format!("#{ticket} rated {score}/5 by the user.")),
+        Reply::Queue(lines) if lines.is_empty() => plain("The queue is empty.".into()),
+        Reply::Queue(lines) => plain(queue_text(lines)),
+        Reply::ClosedByAgent { ticket } => plain(format!("#{ticket} closed; the user is asked for a rating.")),
+        Reply::NoteAdded { ticket } => plain(format!("Note added to #{ticket} (internal, not sent to the user).")),
+        Reply::Linked { ticket, entry_id } => plain(format!("#{ticket}: recorded that `{entry_id}` should have answered.")),
+        Reply::Delivered { ticket } => plain(format!("→ sent to #{ticket}")),
+        Reply::Refused(refusal) => plain(refusal_text(refusal)),
+    }
+}
+
+fn user_name(user: &handoff::UserInfo) -> String {
+    match (&user.display_name, &user.username) {
+        (Some(name), Some(username)) => format!("{name} (@{username})"),
+        (Some(name), None) => name.clone(),
+        (None, Some(username)) => format!("@{username}"),
+        (None, None) => format!("user {}", user.id),
+    }
+}
+
+fn priority_label(priority: Priority) -> &'static str {
+    match priority {
+        Priority::Urgent => "URGENT",
+        Priority::Vip => "VIP",
+        Priority::Normal => "normal",
+    }
+}
+
+/// The context card agents see: who, what, and the whole conversation.
+pub fn ticket_card(card: &TicketCard, faq: &Faq) -> String {
+    let mut out = format!(
+        "ticket #{} · {} · {} · {}\nlanguage: {}",
+        card.id,
+        priority_label(card.priority),
+        card.category.as_deref().unwrap_or("uncategorised"),
+        user_name(&card.user),
+        card.user.language,
+    );
+    let details = details_text(&card.details);
+    if !details.is_empty() {
+        let _ = write!(out, "\n{details}");
+    }
+    if !card.transcript.is_empty() {
+        out.push_str("\n— transcript —");
+        for entry in &card.transcript {
+            let who = match entry.author {
+                Author::User => "user".to_owned(),
+                Author::Bot => "bot".to_owned(),
+                Author::Agent(id) => format!("agent {id}"),
+                Author::System => "system".to_owned(),
+            };
+            let _ = write!(out, "\n[{}] {who}: {}", entry.at.format("%H:%M"), entry.text);
+            for a in &entry.attachments {
+                let _ = write!(out, " [{}]", a.kind);
+            }
+            if !entry.candidates.is_empty() {
+                let list: Vec<String> = entry
+                    .candidates
+                    .iter()
+                    .take(3)
+                    .map(|c| format!("{} {:.2}", c.entry_id, c.confidence))
+                    .collect();
+                let _ = write!(out, "\n    candidates: {}", list.join(", "));
+            }
+        }
+    }
+    let _ = faq;
+    out
+}
+
+fn details_text(details: &Details) -> String {
+    let mut parts = Vec::new();
+    for (label, values) in [
+        ("UID", &details.uids),
+        ("order", &details.order_ids),
+        ("tx", &details.tx_hashes),
+        ("email", &details.emails),
+    ] {
+        if !values.is_empty() {
+            parts.push(format!("{label}: {}", values.join(", ")));
+        }
+    }
+    parts.join(" · ")
+}
+
+fn queue_text(lines: &[QueueLine]) -> String {
+    let mut out = format!("{} waiting:", lines.len());
+    for line in lines {
+        let _ = write!(
+            out,
+            "\n#{} · {} · {} · {} · waiting {} min",
+            line.id,
+            priority_label(line.priority),
+            line.category.as_deref().unwrap_or("uncategorised"),
+            user_name(&line.user),
+            line.waiting_minutes
+        );
+    }
+    out
+}
+
+fn refusal_text(refusal: &Refusal) -> String {
+    match refusal {
+        Refusal::NotAllowed => "Sorry, that command is for support staff only.".into(),
+        Refusal::NoSuchTicket(id) => format!("There is no ticket #{id}."),
+        Refusal::AlreadyClaimed { ticket, by } => format!("#{ticket} is already claimed by agent {by}."),
+        Refusal::NotOpen { ticket } => format!("#{ticket} is not open."),
+        Refusal::NoTicketInHand => "You have no ticket in hand: /queue, then /claim N or /next.".into(),
+        Refusal::NotYours { ticket } => format!("#{ticket} is claimed by another agent."),
+        Refusal::UnknownEntry(id) => format!("There is no FAQ entry `{id}`."),
+        Refusal::UnknownCommand => "Unknown command. Agent commands: /queue /next /claim N /close /note TEXT /faq ID /link ID /transfer AGENT_ID /mine".into(),
+        Refusal::NoWaitingTickets => "No ticket is waiting.".into(),
+    }
+}

@@ -1,0 +1,88 @@
+//! Wiring: settings → FAQ + index → store → desk. Every shell starts here.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use handoff::Store;
+use matcher::{Diagnostic, Matcher, MatcherConfig};
+
+use crate::desk::{AgentProfile, Desk, Staff};
+use crate::engine::{Knowledge, Policy};
+use crate::settings::Settings;
+
+/// Loads and validates the FAQ at `path` and builds its index.
+/// Returns the warnings too; errors carry every diagnostic.
+pub fn load_knowledge(path: &Path, config: MatcherConfig) -> Result<(Knowledge, Vec<Diagnostic>)> {
+    let loaded = matcher::faq::load(path).map_err(|error| match error {
+        matcher::LoadError::Invalid { diagnostics } => {
+            let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("the FAQ at {} is invalid:\n{}", path.display(), lines.join("\n"))
+        }
+        other => anyhow::Error::new(other),
+    })?;
+    let matcher = Matcher::build(&loaded.faq, config).context("building the FAQ index")?;
+    Ok((
+        Knowledge {
+            faq: loaded.faq,
+            matcher,
+        },
+        loaded.warnings,
+    ))
+}
+
+/// Opens the store named by `url`, creating a SQLite file and applying
+/// migrations on first use.
+pub async fn open_store(url: &str) -> Result<Store> {
+    Store::connect(url)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(url)))
+}
+
+/// A database URL fit for messages: any password replaced.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Everything a shell needs, built from settings. `extra_agents` lets the
+/// console act as an agent without configuration.
+pub async fn build_desk(settings: &Settings, extra_agents: &[AgentProfile]) -> Result<Desk> {
+    let (knowledge, warnings) = load_knowledge(&settings.faq_path, settings.matcher)?;
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    let store = open_store(&settings.database_url).await?;
+    let mut agents = settings.staff.agents.clone();
+    agents.extend(extra_agents.iter().cloned());
+    let staff = Staff {
+        agents,
+        admins: settings.staff.admins.clone(),
+        language: settings.staff.language.clone(),
+    };
+    let policy = Policy {
+        vip_users: settings.staff.vip_users.iter().copied().collect(),
+    };
+    Ok(Desk::new(store, knowledge, policy, staff))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_never_reach_messages() {
+        assert_eq!(
+            redact_url("postgres://bot:s3cret@db:5432/helpdesk"),
+            "postgres://bot:***@db:5432/helpdesk"
+        );
+        assert_eq!(redact_url("sqlite:helpdesk.db"), "sqlite:helpdesk.db");
+    }
+}

@@ -1,0 +1,333 @@
+//! The Telegram shell: `helpdesk run`. It receives updates (long polling,
+//! or a webhook with Telegram's secret-token header checked), turns each
+//! into a desk call, and delivers the desk's replies within Telegram's
+//! limits. Only this module knows teloxide; it decides nothing the engine
+//! or the desk decides.
+//!
+//! - [`shell`]: updates → desk calls → deliveries (users, agents, topics).
+//! - [`courier`]: every Bot API call; splitting, keyboards, 429s, Throttle.
+//! - [`outbox`]: staff-group posts within the group's budget, combined
+//!   when it runs out; topics opened on the first post.
+//! - [`topics`]: ticket ↔ forum topic, kept in the store.
+//! - [`abuse`]: the flood limit and bans.
+//! - [`notices`]: the shell's own words (to move into `render`).
+//! - [`redact`]: keeps the token out of logs.
+//! - [`split`]: texts over Telegram's length limits.
+
+pub mod abuse;
+pub mod courier;
+pub mod notices;
+pub mod outbox;
+pub mod redact;
+pub mod shell;
+pub mod split;
+pub mod topics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use teloxide::dispatching::{Dispatcher, ShutdownToken, UpdateFilterExt, UpdateHandler};
+use teloxide::error_handlers::LoggingErrorHandler;
+use teloxide::prelude::*;
+use teloxide::types::{BotCommandScope, Recipient as ChatRecipient};
+use teloxide::update_listeners::{Polling, webhooks};
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::desk::Desk;
+use crate::settings::Settings;
+use crate::startup;
+
+use self::courier::Courier;
+use self::outbox::{Budget, Outbox};
+use self::shell::Shell;
+use self::topics::Topics;
+
+/// How long a stopping bot waits for staff posts still queued.
+const FLUSH_LIMIT: Duration = Duration::from_secs(60);
+
+/// Webhook mode: Telegram posts updates to `url`; we listen on `listen`
+/// (behind the HTTPS proxy that `url` points at).
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: Url,
+    pub listen: SocketAddr,
+}
+
+/// What a start needs besides settings. The token is only ever read from
+/// the environment by [`Launch::from_env`]; tests pass their fake one.
+pub struct Launch {
+    token: String,
+    pub api_url: Option<Url>,
+    pub webhook: Option<Webhook>,
+    /// Stop on Ctrl-C (the command line does; tests stop with [`Running::stop`]).
+    pub ctrlc: bool,
+}
+
+impl std::fmt::Debug for Launch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launch")
+            .field("token", &"***")
+            .field("api_url", &self.api_url)
+            .field("webhook", &self.webhook)
+            .finish()
+    }
+}
+
+impl Launch {
+    pub fn new(token: impl Into<String>) -> Launch {
+        Launch {
+            token: token.into(),
+            api_url: None,
+            webhook: None,
+            ctrlc: false,
+        }
+    }
+
+    /// A Bot API server other than Telegram's (self-hosted, or a fake).
+    pub fn with_api_url(mut self, url: &str) -> Result<Launch> {
+        self.api_url = Some(Url::parse(url).with_context(|| format!("not a URL: {url}"))?);
+        Ok(self)
+    }
+
+    pub fn with_webhook(mut self, webhook: Webhook) -> Launch {
+        self.webhook = Some(webhook);
+        self
+    }
+
+    /// `TELOXIDE_TOKEN` (required) and `TELOXIDE_API_URL` (a self-hosted
+    /// Bot API server, or a fake one).
+    pub fn from_env(webhook: Option<Webhook>) -> Result<Launch> {
+        let token = std::env::var("TELOXIDE_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .context("TELOXIDE_TOKEN is not set: put the token BotFather gave you in the environment")?;
+        let api_url = match std::env::var("TELOXIDE_API_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                Some(Url::parse(url.trim()).with_context(|| format!("TELOXIDE_API_URL is not a URL: {url}"))?)
+            }
+            _ => None,
+        };
+        Ok(Launch {
+            token: token.trim().to_owned(),
+            api_url,
+            webhook,
+            ctrlc: true,
+        })
+    }
+}
+
+/// A running bot.
+pub struct Running {
+    shutdown: ShutdownToken,
+    task: JoinHandle<()>,
+    outbox: Outbox,
+    desk: Arc<Desk>,
+    /// Where the webhook listens (the real port when asked for port 0).
+    pub webhook_addr: Option<SocketAddr>,
+}
+
+impl Running {
+    pub fn desk(&self) -> &Desk {
+        &self.desk
+    }
+
+    /// Stops taking updates, finishes the ones in hand, posts what the staff
+    /// outbox still holds (up to a minute), and returns.
+    pub async fn stop(self) -> Result<()> {
+        loop {
+            match self.shutdown.shutdown() {
+                Ok(stopped) => {
+                    stopped.await;
+                    break;
+                }
+                // Not dispatching yet (still starting): try again shortly.
+                Err(_) if !self.task.is_finished() => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(_) => break,
+            }
+        }
+        self.finish().await
+    }
+
+    /// Runs until the dispatcher stops (Ctrl-C), then finishes like `stop`.
+    pub async fn wait(self) -> Result<()> {
+        self.finish().await
+    }
+
+    async fn finish(self) -> Result<()> {
+        self.task.await.context("the dispatcher task failed")?;
+        if !self.outbox.flush(FLUSH_LIMIT).await {
+            tracing::warn!("stopped with staff posts still queued (they are on their tickets)");
+        }
+        Ok(())
+    }
+}
+
+/// Routing: one endpoint per kind of update.
+fn schema() -> UpdateHandler<anyhow::Error> {
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(|shell: Arc<Shell>, message: Message| async move {
+            shell.on_message(message).await
+        }))
+        .branch(Update::filter_edited_message().endpoint(|shell: Arc<Shell>, message: Message| async move {
+            shell.on_edited_message(message).await
+        }))
+        .branch(Update::filter_channel_post().endpoint(|shell: Arc<Shell>, message: Message| async move {
+            shell.on_channel_post(message).await
+        }))
+        .branch(Update::filter_callback_query().endpoint(|shell: Arc<Shell>, query: CallbackQuery| async move {
+            shell.on_callback(query).await
+        }))
+        .branch(Update::filter_my_chat_member().endpoint(
+            |shell: Arc<Shell>, update: ChatMemberUpdated| async move { shell.on_membership(update).await },
+        ))
+}
+
+/// Command menus: users' in Chinese and English (and English for every
+/// other language), staff's in the staff groups and agents' private chats.
+async fn set_command_menus(courier: &Courier, settings: &Settings, desk: &Desk) {
+    for language in ["zh", "en"] {
+        if let Err(error) = courier
+            .set_commands(notices::user_commands(language), BotCommandScope::AllPrivateChats, Some(language))
+            .await
+        {
+            tracing::warn!(language, "setting the command menu failed: {error}");
+        }
+    }
+    if let Err(error) = courier
+        .set_commands(notices::user_commands("en"), BotCommandScope::AllPrivateChats, None)
+        .await
+    {
+        tracing::warn!("setting the command menu failed: {error}");
+    }
+    let staff_language = desk.staff().language.clone();
+    let mut staff_chats = settings.telegram.staff_groups();
+    staff_chats.extend(desk.staff().agents.iter().map(|a| a.id));
+    staff_chats.extend(desk.staff().admins.iter().copied());
+    for chat in staff_chats {
+        let scope = BotCommandScope::Chat {
+            chat_id: ChatRecipient::Id(ChatId(chat)),
+        };
+        // An agent who never opened a chat with the bot makes this fail: fine.
+        if let Err(error) = courier.set_commands(notices::agent_commands(&staff_language), scope, None).await {
+            tracing::debug!(chat_id = chat, "setting the staff command menu failed: {error}");
+        }
+    }
+}
+
+/// Checks Telegram's rule for webhook secrets, so a bad one is an error
+/// message, not a panic inside teloxide.
+fn check_webhook_secret(secret: &str) -> Result<()> {
+    let valid = (1..=256).contains(&secret.len())
+        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    anyhow::ensure!(
+        valid,
+        "telegram.webhook_secret must be 1–256 characters of A-Z, a-z, 0-9, _ and -"
+    );
+    Ok(())
+}
+
+/// Builds the desk and starts the bot; returns once it is receiving updates.
+pub async fn start(settings: &Settings, launch: Launch) -> Result<Running> {
+    let desk = Arc::new(startup::build_desk(settings, &[]).await?);
+    start_with_desk(settings, desk, launch).await
+}
+
+/// Starts the bot on a desk built elsewhere.
+pub async fn start_with_desk(settings: &Settings, desk: Arc<Desk>, launch: Launch) -> Result<Running> {
+    let telegram = settings.telegram.clone();
+    let mut bot = Bot::new(launch.token.clone());
+    if let Some(url) = &launch.api_url {
+        bot = bot.set_api_url(url.clone());
+    }
+    let courier = Courier::new(bot.clone(), telegram.throttle);
+    let topics = Arc::new(Topics::new(desk.store().clone()));
+    let budget = telegram.throttle.then(|| Budget {
+        posts: telegram.staff_posts_per_window.max(1) as usize,
+        window: Duration::from_secs(telegram.staff_window_secs.max(1)),
+    });
+    let outbox = Outbox::spawn(courier.clone(), topics.clone(), budget);
+    set_command_menus(&courier, settings, &desk).await;
+    let shell = Arc::new(Shell::new(desk.clone(), courier, outbox.clone(), topics, telegram.clone()));
+
+    let mut builder = Dispatcher::builder(bot.clone(), schema())
+        .dependencies(dptree::deps![shell])
+        .default_handler(|update| async move {
+            tracing::debug!(update_id = update.id.0, "update of a kind the bot does not handle");
+        })
+        .error_handler(Arc::new(ErrorLogger));
+    if launch.ctrlc {
+        builder = builder.enable_ctrlc_handler();
+    }
+    let mut dispatcher = builder.build();
+    let shutdown = dispatcher.shutdown_token();
+
+    let (task, webhook_addr) = match launch.webhook {
+        None => {
+            let polling = Polling::builder(bot.clone())
+                .timeout(Duration::from_secs(10))
+                .delete_webhook()
+                .await
+                .build();
+            let task = tokio::spawn(async move {
+                dispatcher
+                    .dispatch_with_listener(polling, LoggingErrorHandler::with_custom_text("getting updates failed"))
+                    .await;
+            });
+            (task, None)
+        }
+        Some(webhook) => {
+            let secret = match &telegram.webhook_secret {
+                Some(secret) => {
+                    check_webhook_secret(&secret.0)?;
+                    Some(secret.0.clone())
+                }
+                None => None,
+            };
+            let mut options = webhooks::Options::new(webhook.listen, webhook.url.clone());
+            if let Some(secret) = secret {
+                options = options.secret_token(secret);
+            }
+            let (listener, stopped, router) = webhooks::axum_to_router(bot.clone(), options)
+                .await
+                .context("setting the webhook at Telegram")?;
+            let tcp = tokio::net::TcpListener::bind(webhook.listen)
+                .await
+                .with_context(|| format!("listening on {}", webhook.listen))?;
+            let addr = tcp.local_addr().context("reading the webhook's address")?;
+            tokio::spawn(async move {
+                if let Err(error) = axum::serve(tcp, router).with_graceful_shutdown(stopped).await {
+                    tracing::error!("the webhook server failed: {error}");
+                }
+            });
+            let task = tokio::spawn(async move {
+                dispatcher
+                    .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("webhook listener failed"))
+                    .await;
+            });
+            (task, Some(addr))
+        }
+    };
+    Ok(Running {
+        shutdown,
+        task,
+        outbox,
+        desk,
+        webhook_addr,
+    })
+}
+
+/// Logs a failed update with its cause chain; never a message body.
+struct ErrorLogger;
+
+impl teloxide::error_handlers::ErrorHandler<anyhow::Error> for ErrorLogger {
+    fn handle_error(
+        self: Arc<Self>,
+        error: anyhow::Error,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>> {
+        tracing::error!("handling an update failed: {error:#}");
+        Box::pin(async {})
+    }
+}
