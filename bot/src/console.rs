@@ -93,11 +93,11 @@ impl Console {
             "" => return Ok(String::new()),
             "/agent" => {
                 self.side = Side::Agent;
-                return Ok(format!("(you are now agent {} \"{}\")", self.agent.id, self.agent.alias));
+                return Ok(format!("(you are now agent {} \"{}\")\n", self.agent.id, self.agent.alias));
             }
             "/user" => {
                 self.side = Side::User;
-                return Ok("(you are now the user)".to_owned());
+                return Ok("(you are now the user)\n".to_owned());
             }
             _ => {}
         }

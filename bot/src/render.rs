@@ -165,8 +165,12 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
                     let _ = write!(
                         text,
                         " {}",
-                        if lang == "zh" {
+                        if lang == "zh" && *position <= 1 {
+                            "您是下一位，请稍候。输入 /cancel 可退出排队。".to_owned()
+                        } else if lang == "zh" {
                             format!("您前面还有 {} 位用户，请稍候。输入 /cancel 可退出排队。", position - 1)
+                        } else if *position <= 1 {
+                            "You are next in the queue. Send /cancel to leave it.".to_owned()
                         } else {
                             format!("You are number {position} in the queue. Send /cancel to leave it.")
                         }

@@ -476,3 +476,37 @@ async fn agent_notes_stay_internal_and_faq_answers_reach_the_user_in_their_langu
     let out = scene.agent(ALICE, "/faq no-such-entry").await;
     assert_eq!(to_agent(&out, ALICE), vec![&Reply::Refused(bot::engine::Refusal::UnknownEntry("no-such-entry".into()))]);
 }
+
+#[tokio::test]
+async fn the_console_plays_both_sides_of_a_whole_handoff_on_the_bundled_faq() {
+    let dir = TempDir::new().unwrap();
+    let mut settings = Settings::default();
+    settings.faq_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../faq-data");
+    settings.database_url = format!("sqlite:{}", dir.path().join("chat.db").display());
+    let mut console = bot::console::Console::new(&settings).await.unwrap();
+    let mut say = async |line: &str| console.handle_line(line).await.unwrap();
+
+    let shown = say("/start").await;
+    assert!(shown.contains("[1] 浏览常见问题") || shown.contains("[1] Browse FAQ"), "{shown}");
+    let shown = say("充币没有到账怎么办").await;
+    assert!(shown.contains("[1] 已解决  [2] 没帮助  [3] 转人工"), "answered with buttons: {shown}");
+    let shown = say("3").await;
+    assert!(shown.contains("工单号 #1"), "the third button hands off: {shown}");
+    assert!(shown.contains("bot → staff: 🆕 ticket #1"), "{shown}");
+    say("1").await; // skip the details question
+    assert!(say("/agent").await.contains("you are now agent"));
+    assert!(say("/queue").await.contains("#1 · normal · deposit"));
+    let shown = say("/claim 1").await;
+    assert!(shown.contains("bot → user: 客服 Agent Lin 已接入"), "{shown}");
+    let shown = say("请提供交易哈希").await;
+    assert!(shown.contains("bot → user: Agent Lin: 请提供交易哈希"), "{shown}");
+    say("/user").await;
+    let shown = say(&format!("0x{}", "ab".repeat(32))).await;
+    assert!(shown.contains("bot → agent: #1"), "{shown}");
+    say("/agent").await;
+    let shown = say("/close").await;
+    assert!(shown.contains("bot → user: 工单 #1 已关闭"), "still in Chinese after a pasted hash: {shown}");
+    say("/user").await;
+    let shown = say("5").await;
+    assert!(shown.contains("感谢您的评分（5 分）"), "{shown}");
+}

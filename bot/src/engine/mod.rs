@@ -72,7 +72,7 @@ pub enum UserCommand {
 impl UserCommand {
     /// Parses `/start`, `/help`, `/human`, `/cancel`, `/faq` (with an optional `@botname`).
     pub fn parse(text: &str) -> Option<UserCommand> {
-        let word = text.trim().split_whitespace().next()?;
+        let word = text.split_whitespace().next()?;
         let word = word.strip_prefix('/')?;
         let word = word.split('@').next().unwrap_or(word);
         Some(match word.to_ascii_lowercase().as_str() {
@@ -225,8 +225,14 @@ impl Engine<'_> {
     }
 
     fn language(&self, conversation: &Conversation, user: &UserInfo, text: Option<&str>) -> String {
-        if let Some(lang) = text.and_then(detect_language) {
-            return lang.to_owned();
+        match text.and_then(detect_language) {
+            Some("zh") => return "zh".to_owned(),
+            // A word or two of English ("ok", "USDT pending") from someone
+            // the bot speaks Chinese with does not switch languages.
+            Some(lang) if conversation.language.is_none() || english_words(text.unwrap_or_default()) >= 3 => {
+                return lang.to_owned();
+            }
+            _ => {}
         }
         if let Some(lang) = &conversation.language {
             return lang.clone();
@@ -291,7 +297,7 @@ impl Engine<'_> {
             }
             Action::Human => self.handoff(conversation, open, message, None, None, out),
             Action::Pick(entry_id) if faq.entry(entry_id).is_some() => {
-                self.answer(conversation, message, entry_id, &[], out)
+                self.answer(conversation, message, entry_id, out)
             }
             Action::NoneOfThese => out.push(Effect::Say(Reply::OfferHuman)),
             Action::Browse => out.push(Effect::Say(Reply::Categories)),
@@ -396,7 +402,7 @@ impl Engine<'_> {
                 match &decision.outcome {
                     Outcome::Answer { entry_id } => {
                         out.push(record(QueryOutcome::Answered, Some(&decision)));
-                        self.answer(conversation, message, entry_id, &decision.candidates, out);
+                        self.answer(conversation, message, entry_id, out);
                     }
                     Outcome::Suggest { entry_ids } => {
                         out.push(record(QueryOutcome::Suggested, Some(&decision)));
@@ -418,7 +424,6 @@ impl Engine<'_> {
         conversation: &mut Conversation,
         message: &UserMessage,
         entry_id: &str,
-        candidates: &[Candidate],
         out: &mut Vec<Effect>,
     ) {
         let Some(entry) = self.knowledge.faq.entry(entry_id) else {
@@ -428,9 +433,8 @@ impl Engine<'_> {
         if !conversation.shown.iter().any(|s| s == entry_id) {
             conversation.shown.push(entry_id.to_owned());
         }
-        let mut turn = bot_turn(format!("answered with FAQ entry `{entry_id}`"));
-        turn.candidates = records(candidates);
-        push_turn(conversation, turn);
+        // The candidates the matcher ranked are on the user's turn.
+        push_turn(conversation, bot_turn(format!("answered with FAQ entry `{entry_id}`")));
         out.push(Effect::Say(Reply::Answer { entry_id: entry_id.to_owned() }));
         if entry.escalate {
             self.handoff(conversation, None, message, None, Some(entry_id), out);
@@ -526,14 +530,21 @@ fn is_empty(details: &Details) -> bool {
 }
 
 /// The language a text is written in, when the script says so: any Han
-/// character means Chinese; otherwise two or more Latin letters mean English.
-/// Anything else (digits, emoji, other scripts) says nothing.
+/// character means Chinese; otherwise a word of two or more Latin letters
+/// means English. Tokens with digits (tx hashes, order ids) and anything
+/// else (emoji, other scripts) say nothing.
 pub fn detect_language(text: &str) -> Option<&'static str> {
     if text.chars().any(is_han) {
         return Some("zh");
     }
-    let latin = text.chars().filter(char::is_ascii_alphabetic).count();
-    (latin >= 2).then_some("en")
+    (english_words(text) >= 1).then_some("en")
+}
+
+/// Words of two or more ASCII letters and nothing else.
+fn english_words(text: &str) -> usize {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '!' | '?' | ';' | ':' | '"' | '(' | ')'))
+        .filter(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '\''))
+        .count()
 }
 
 fn is_han(c: char) -> bool {
@@ -570,6 +581,7 @@ mod tests {
         assert_eq!(detect_language("USDT提币一直pending"), Some("zh"));
         assert_eq!(detect_language("my deposit"), Some("en"));
         assert_eq!(detect_language("123456"), None);
+        assert_eq!(detect_language(&format!("0x{}", "ab".repeat(32))), None, "a tx hash is not English");
         assert_eq!(normalize_language_code("zh-hans").as_deref(), Some("zh"));
         assert_eq!(normalize_language_code(""), None);
     }
