@@ -6,16 +6,23 @@
 //! a crash once the call returns: a ticket, a relayed message or a rating
 //! acknowledged to the caller is on disk.
 //!
+//! Which agent may take which ticket is configuration ([`Routing`]), and so
+//! are the desk's opening hours ([`BusinessHours`]).
+//!
 //! Secrets are masked ([`redact`]) before any text is stored, and details
 //! (UID, order id, tx hash, email) are lifted from text by [`details`].
 
 pub mod details;
+pub mod hours;
 mod model;
 pub mod redact;
+pub mod routing;
 mod store;
 #[doc(hidden)]
 pub mod testing;
 
 pub use details::Details;
+pub use hours::BusinessHours;
 pub use model::*;
+pub use routing::Routing;
 pub use store::{BackendKind, Store, StoreError};

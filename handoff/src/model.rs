@@ -1,6 +1,6 @@
 //! The values the store reads and writes.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::details::Details;
@@ -138,6 +138,14 @@ pub struct Ticket {
     pub first_reply_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub rating: Option<Rating>,
+    /// The team its category is routed to ([`crate::Routing`]); `None`:
+    /// any agent.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// A VIP's account manager, who may take it from the queue before anyone
+    /// else (see [`crate::Routing::account_managers`]).
+    #[serde(default)]
+    pub preferred_agent: Option<AgentId>,
 }
 
 /// What opening a ticket did.
@@ -199,4 +207,89 @@ pub struct QueryRecord {
     pub outcome: QueryOutcome,
     pub entry_id: Option<String>,
     pub confidence: Option<f32>,
+}
+
+/// The figures behind `/stats` and the metrics, over a period `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Questions users asked, by what the bot did with them.
+    pub questions: QuestionCounts,
+    /// Answered questions over all questions; `None` without questions.
+    pub auto_answer_rate: Option<f64>,
+    /// Tickets opened in the period (escalations to a human).
+    pub escalated: u64,
+    pub closed: u64,
+    pub cancelled: u64,
+    /// Tickets opened per UTC day, days without tickets left out.
+    pub opened_per_day: Vec<DayCount>,
+    pub closed_per_day: Vec<DayCount>,
+    /// Opened → first claimed, for tickets opened in the period and claimed.
+    pub waiting: Option<Percentiles>,
+    /// First claimed → closed, for tickets closed in the period.
+    pub handling: Option<Percentiles>,
+    /// Opened → first agent message, for tickets opened in the period.
+    pub first_reply: Option<Percentiles>,
+    /// Ratings of tickets closed in the period.
+    pub ratings: u64,
+    pub average_rating: Option<f64>,
+    /// Right now (not limited to the period).
+    pub waiting_now: u64,
+    pub claimed_now: u64,
+    /// The questions asked most often in the period that matched no FAQ
+    /// entry, most frequent first (compared ignoring ASCII case and
+    /// surrounding spaces).
+    pub top_unanswered: Vec<UnansweredQuestion>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestionCounts {
+    pub answered: u64,
+    pub suggested: u64,
+    pub no_match: u64,
+    pub asked_for_human: u64,
+}
+
+impl QuestionCounts {
+    pub fn total(&self) -> u64 {
+        self.answered + self.suggested + self.no_match + self.asked_for_human
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub day: NaiveDate,
+    pub count: u64,
+}
+
+/// Durations in seconds (nearest-rank percentiles).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50_secs: f64,
+    pub p90_secs: f64,
+}
+
+impl Percentiles {
+    /// `None` for no samples.
+    pub fn of(mut secs: Vec<f64>) -> Option<Percentiles> {
+        if secs.is_empty() {
+            return None;
+        }
+        secs.sort_by(f64::total_cmp);
+        let rank =
+            |p: f64| secs[((p * secs.len() as f64).ceil() as usize).clamp(1, secs.len()) - 1];
+        Some(Percentiles {
+            count: secs.len() as u64,
+            p50_secs: rank(0.5),
+            p90_secs: rank(0.9),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnansweredQuestion {
+    pub text: String,
+    pub count: u64,
 }

@@ -18,11 +18,13 @@ mod postgres;
 mod rows;
 mod sqlite;
 
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
 
 use crate::model::*;
+use crate::routing::Routing;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    routing: Arc<Routing>,
 }
 
 #[derive(Clone)]
@@ -104,7 +107,23 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            routing: Arc::new(Routing::default()),
+        })
+    }
+
+    /// The same store (same pool) applying `routing` to the tickets it opens
+    /// and to [`Store::claim_next`] / [`Store::queue_for`]. Without it,
+    /// nothing is routed: every agent may take every ticket.
+    pub fn with_routing(mut self, routing: Routing) -> Store {
+        self.routing = Arc::new(routing);
+        self
+    }
+
+    /// The routing in force.
+    pub fn routing(&self) -> &Routing {
+        &self.routing
     }
 
     /// Which database this store runs on.
@@ -131,8 +150,11 @@ impl Store {
     /// category is filled in, and it is returned with `created: false`.
     /// Otherwise a ticket is created, waiting, opened now, together with its
     /// transcript in one transaction. Texts are masked ([`crate::redact`]).
+    ///
+    /// Routing applies: a configured VIP user's ticket is at least VIP, the
+    /// category decides the team, and a VIP's account manager is preferred.
     pub async fn open_ticket(&self, new: NewTicket) -> Result<Opened> {
-        dispatch!(self, b => b.open_ticket(new).await)
+        dispatch!(self, b => b.open_ticket(new, &self.routing).await)
     }
 
     /// Appends one entry to a ticket's transcript (any status: a closed
@@ -189,10 +211,39 @@ impl Store {
         dispatch!(self, b => b.claim(id, agent).await)
     }
 
-    /// Claims the next waiting ticket (priority, then age) for `agent`;
-    /// `None` if the queue is empty. Concurrent callers get different tickets.
+    /// Claims the next waiting ticket `agent` may take: their VIPs' tickets
+    /// if they are an account manager, then by priority, then age; only
+    /// tickets of their teams or of no team when categories are routed to
+    /// teams; a ticket reserved for an account manager only once the
+    /// manager's wait is over. `None` if nothing is waiting for them.
+    /// Concurrent callers (on any replica) get different tickets.
     pub async fn claim_next(&self, agent: AgentId) -> Result<Option<Ticket>> {
-        dispatch!(self, b => b.claim_next(agent).await)
+        let who = common::Eligibility::of(agent, &self.routing);
+        dispatch!(self, b => b.claim_next(&who).await)
+    }
+
+    /// The waiting tickets `agent` may take, in the order
+    /// [`Store::claim_next`] would give them.
+    pub async fn queue_for(&self, agent: AgentId) -> Result<Vec<Ticket>> {
+        let who = common::Eligibility::of(agent, &self.routing);
+        dispatch!(self, b => b.queue_for(&who).await)
+    }
+
+    /// The waiting tickets opened more than `limit` ago and not announced in
+    /// the last `limit`, in queue order, marked as announced now: call it
+    /// from a timer and announce what it returns. With several replicas each
+    /// ticket is returned to one of them once per `limit`.
+    pub async fn due_for_realert(&self, limit: std::time::Duration) -> Result<Vec<Ticket>> {
+        dispatch!(self, b => b.due_for_realert(limit).await)
+    }
+
+    /// How long a waiting ticket will probably wait: its place in the queue
+    /// divided by the number of tickets claimed in the last two hours (when
+    /// there were at least 3), else its place times the median handling time
+    /// of the last 20 closed tickets shared among the agents now busy. `None`
+    /// if the ticket is not waiting or there is no history yet.
+    pub async fn estimated_wait(&self, id: TicketId) -> Result<Option<std::time::Duration>> {
+        dispatch!(self, b => b.estimated_wait(id).await)
     }
 
     /// Gives an open ticket to another agent (a waiting ticket is claimed
@@ -259,6 +310,14 @@ impl Store {
     /// Logs a user's question (masked) and what the bot did with it.
     pub async fn record_query(&self, record: QueryRecord) -> Result<()> {
         dispatch!(self, b => b.record_query(record).await)
+    }
+
+    // --- stats -------------------------------------------------------------
+
+    /// The figures of the period `[from, to)` (see [`Stats`]), with the
+    /// `top` most asked unanswered questions.
+    pub async fn stats(&self, from: DateTime<Utc>, to: DateTime<Utc>, top: usize) -> Result<Stats> {
+        dispatch!(self, b => b.stats(from, to, top).await)
     }
 
     // --- maintenance ---------------------------------------------------------

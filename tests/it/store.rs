@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use handoff::{
     Attachment, Author, BackendKind, CandidateRecord, ClaimOutcome, Details, NewEntry, NewTicket,
-    Priority, QueryOutcome, QueryRecord, Rating, Status, Store, StoreError, TicketId, UserInfo,
+    Priority, QueryOutcome, QueryRecord, Rating, Routing, Status, Store, StoreError, TicketId,
+    UserInfo,
 };
 
 // --- fixtures ----------------------------------------------------------------
@@ -160,6 +161,12 @@ conformance!(
     conversation_state_roundtrips_and_is_replaced,
     secrets_are_masked_before_they_are_stored,
     the_query_log_accepts_every_outcome,
+    categories_routed_to_a_team_go_only_to_that_team,
+    a_configured_vip_user_is_served_before_normal_users,
+    a_vip_goes_to_their_account_manager_first_and_to_the_team_after_the_wait,
+    tickets_waiting_too_long_are_announced_once_per_limit,
+    the_estimated_wait_comes_from_recent_throughput,
+    stats_count_answers_escalations_times_ratings_and_unanswered_questions,
     fifty_agents_racing_for_a_thousand_tickets_claim_each_exactly_once,
     fifty_agents_draining_the_queue_with_claim_next_never_share_a_ticket,
     a_writer_killed_mid_burst_loses_nothing_it_acknowledged,
@@ -713,6 +720,255 @@ async fn the_query_log_accepts_every_outcome(db: &Db) {
             .unwrap();
     }
     assert!(db.store.check_consistency().await.unwrap().is_empty());
+}
+
+fn team_routing() -> Routing {
+    Routing {
+        teams: HashMap::from([("kyc".to_string(), vec![1]), ("p2p".to_string(), vec![2])]),
+        category_teams: HashMap::from([
+            ("kyc".to_string(), "kyc".to_string()),
+            ("p2p".to_string(), "p2p".to_string()),
+        ]),
+        ..Routing::default()
+    }
+}
+
+async fn open_in(store: &Store, user: i64, category: &str, priority: Priority) -> TicketId {
+    let mut new = ticket_for(user, priority, &["help"]);
+    new.category = Some(category.into());
+    store.open_ticket(new).await.unwrap().ticket.id
+}
+
+async fn categories_routed_to_a_team_go_only_to_that_team(db: &Db) {
+    let store = db.store.clone().with_routing(team_routing());
+    let kyc = open_in(&store, 10, "kyc", Priority::Urgent).await;
+    let p2p = open_in(&store, 11, "p2p", Priority::Urgent).await;
+    let general = open_in(&store, 12, "deposit", Priority::Normal).await;
+    assert_eq!(
+        store.ticket(kyc).await.unwrap().unwrap().team.as_deref(),
+        Some("kyc")
+    );
+    assert_eq!(store.ticket(general).await.unwrap().unwrap().team, None);
+    let ids = |ts: Vec<handoff::Ticket>| ts.into_iter().map(|t| t.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.queue_for(1).await.unwrap()), [kyc, general]);
+    assert_eq!(
+        ids(store.queue_for(3).await.unwrap()),
+        [general],
+        "an agent in no team takes team-less tickets"
+    );
+    assert_eq!(store.claim_next(3).await.unwrap().unwrap().id, general);
+    assert!(store.claim_next(3).await.unwrap().is_none());
+    assert_eq!(store.claim_next(2).await.unwrap().unwrap().id, p2p);
+    assert!(
+        store.claim_next(2).await.unwrap().is_none(),
+        "the kyc ticket is not for the p2p team"
+    );
+    assert_eq!(store.claim_next(1).await.unwrap().unwrap().id, kyc);
+    // Without routing, everything is for everyone (the plain store).
+    let other = open_in(&db.store, 13, "kyc", Priority::Normal).await;
+    assert_eq!(db.store.claim_next(2).await.unwrap().unwrap().id, other);
+}
+
+async fn a_configured_vip_user_is_served_before_normal_users(db: &Db) {
+    let store = db.store.clone().with_routing(Routing {
+        vip_users: vec![20],
+        ..Routing::default()
+    });
+    let normal = open(&store, 21, Priority::Normal).await;
+    let vip = open(&store, 20, Priority::Normal).await;
+    assert_eq!(
+        store.ticket(vip).await.unwrap().unwrap().priority,
+        Priority::Vip
+    );
+    let queue: Vec<_> = store.queue().await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(queue, [vip, normal]);
+}
+
+async fn a_vip_goes_to_their_account_manager_first_and_to_the_team_after_the_wait(db: &Db) {
+    let routing = Routing {
+        vip_users: vec![30, 31],
+        account_managers: HashMap::from([(30, 7), (31, 8)]),
+        manager_wait_secs: 3600,
+        ..Routing::default()
+    };
+    let store = db.store.clone().with_routing(routing.clone());
+    let urgent = open(&store, 32, Priority::Urgent).await;
+    let vip = open(&store, 30, Priority::Normal).await;
+    let t = store.ticket(vip).await.unwrap().unwrap();
+    assert_eq!((t.priority, t.preferred_agent), (Priority::Vip, Some(7)));
+    // The manager gets their VIP first, before an urgent ticket.
+    assert_eq!(store.claim_next(7).await.unwrap().unwrap().id, vip);
+    // Another VIP's ticket waits for its manager: others skip it for now.
+    let reserved = open(&store, 31, Priority::Normal).await;
+    assert_eq!(store.claim_next(9).await.unwrap().unwrap().id, urgent);
+    assert!(store.claim_next(9).await.unwrap().is_none());
+    assert_eq!(
+        store.queue().await.unwrap().len(),
+        1,
+        "it is still in the queue"
+    );
+    // After the manager's wait anyone may take it.
+    let quick = db.store.clone().with_routing(Routing {
+        manager_wait_secs: 1,
+        ..routing
+    });
+    store.cancel(reserved).await.unwrap();
+    let reserved = open(&quick, 31, Priority::Normal).await;
+    assert!(quick.claim_next(9).await.unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(quick.claim_next(9).await.unwrap().unwrap().id, reserved);
+}
+
+async fn tickets_waiting_too_long_are_announced_once_per_limit(db: &Db) {
+    let store = &db.store;
+    let a = open(store, 1, Priority::Normal).await;
+    let b = open(store, 2, Priority::Urgent).await;
+    let limit = Duration::from_millis(300);
+    assert!(
+        store.due_for_realert(limit).await.unwrap().is_empty(),
+        "nobody waited long yet"
+    );
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let due: Vec<_> = store
+        .due_for_realert(limit)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(due, [b, a]);
+    assert!(
+        store.due_for_realert(limit).await.unwrap().is_empty(),
+        "just announced"
+    );
+    store.claim(b, 1).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    let due: Vec<_> = store
+        .due_for_realert(limit)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(due, [a], "claimed tickets are no longer announced");
+}
+
+async fn the_estimated_wait_comes_from_recent_throughput(db: &Db) {
+    let store = &db.store;
+    let first = open(store, 1, Priority::Normal).await;
+    assert_eq!(
+        store.estimated_wait(first).await.unwrap(),
+        None,
+        "no history yet"
+    );
+    for user in 2..=5 {
+        let id = open(store, user, Priority::Normal).await;
+        store.claim(id, 1).await.unwrap();
+    }
+    // 4 claims in the last two hours: 30 minutes a place.
+    let wait = store.estimated_wait(first).await.unwrap().unwrap();
+    assert_eq!(wait.as_secs(), 1800);
+    let second = open(store, 6, Priority::Normal).await;
+    assert_eq!(
+        store
+            .estimated_wait(second)
+            .await
+            .unwrap()
+            .unwrap()
+            .as_secs(),
+        3600
+    );
+    store.claim(first, 1).await.unwrap();
+    assert_eq!(
+        store.estimated_wait(first).await.unwrap(),
+        None,
+        "not waiting"
+    );
+}
+
+async fn stats_count_answers_escalations_times_ratings_and_unanswered_questions(db: &Db) {
+    let store = &db.store;
+    let from = chrono::Utc::now() - chrono::Duration::hours(1);
+    let ask = |text: &str, outcome| QueryRecord {
+        user: 1,
+        language: "en".into(),
+        text: text.into(),
+        outcome,
+        entry_id: None,
+        confidence: None,
+    };
+    for (text, outcome) in [
+        ("how to deposit", QueryOutcome::Answered),
+        ("how to withdraw", QueryOutcome::Answered),
+        ("fees?", QueryOutcome::Answered),
+        ("Can I stake DOGE", QueryOutcome::NoMatch),
+        ("can i stake doge ", QueryOutcome::NoMatch),
+        ("where is my airdrop", QueryOutcome::NoMatch),
+        ("deposit or withdraw", QueryOutcome::Suggested),
+        ("human please", QueryOutcome::AskedForHuman),
+    ] {
+        store.record_query(ask(text, outcome)).await.unwrap();
+    }
+    let a = open(store, 1, Priority::Normal).await;
+    let b = open(store, 2, Priority::Normal).await;
+    let c = open(store, 3, Priority::Normal).await;
+    store.claim(a, 9).await.unwrap();
+    store
+        .append(a, NewEntry::text(Author::Agent(9), "hi"))
+        .await
+        .unwrap();
+    store.close(a).await.unwrap();
+    store
+        .rate(
+            a,
+            Rating {
+                score: 5,
+                comment: None,
+            },
+        )
+        .await
+        .unwrap();
+    store.claim(b, 9).await.unwrap();
+    store.close(b).await.unwrap();
+    store
+        .rate(
+            b,
+            Rating {
+                score: 2,
+                comment: None,
+            },
+        )
+        .await
+        .unwrap();
+    store.cancel(c).await.unwrap();
+    open(store, 4, Priority::Normal).await;
+    let to = chrono::Utc::now() + chrono::Duration::seconds(1);
+
+    let stats = store.stats(from, to, 2).await.unwrap();
+    assert_eq!(stats.questions.answered, 3);
+    assert_eq!(stats.questions.no_match, 3);
+    assert_eq!(stats.questions.total(), 8);
+    assert_eq!(stats.auto_answer_rate, Some(3.0 / 8.0));
+    assert_eq!(stats.escalated, 4);
+    assert_eq!((stats.closed, stats.cancelled), (2, 1));
+    assert_eq!(stats.opened_per_day.iter().map(|d| d.count).sum::<u64>(), 4);
+    assert_eq!(stats.closed_per_day.iter().map(|d| d.count).sum::<u64>(), 2);
+    assert_eq!(stats.waiting.unwrap().count, 2);
+    assert_eq!(stats.handling.unwrap().count, 2);
+    assert_eq!(stats.first_reply.unwrap().count, 1);
+    assert_eq!((stats.ratings, stats.average_rating), (2, Some(3.5)));
+    assert_eq!((stats.waiting_now, stats.claimed_now), (1, 0));
+    assert_eq!(stats.top_unanswered[0].text, "can i stake doge");
+    assert_eq!(stats.top_unanswered[0].count, 2);
+    assert_eq!(stats.top_unanswered.len(), 2);
+    let empty = store
+        .stats(to, to + chrono::Duration::hours(1), 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        (empty.escalated, empty.auto_answer_rate, empty.waiting),
+        (0, None, None)
+    );
 }
 
 async fn open_many(store: &Store, n: i64) -> Vec<TicketId> {

@@ -11,7 +11,7 @@
 //!   (nothing to do on SQLite, which has one writer; an advisory lock on
 //!   Postgres, so that appends never lock the ticket row that claims skip);
 //! - `OPEN_TICKET_OF_FOR_UPDATE`: the user's open ticket, row-locked;
-//! - `claim_next_row(conn, agent, at)`: picks and claims the next ticket.
+//! - `claim_next_row(conn, who, at)`: picks and claims the next ticket.
 
 use sqlx::Database;
 use tokio::sync::OwnedMutexGuard;
@@ -50,27 +50,153 @@ pub(crate) fn is_unique_violation(err: &super::StoreError) -> bool {
     }
 }
 
+/// Which waiting tickets an agent may take from the queue.
+pub(crate) struct Eligibility {
+    pub agent: crate::model::AgentId,
+    /// `None`: teams are not in use; else the agent's teams (tickets without
+    /// a team are for everyone).
+    pub teams: Option<Vec<String>>,
+}
+
+impl Eligibility {
+    pub fn of(agent: crate::model::AgentId, routing: &crate::Routing) -> Eligibility {
+        Eligibility {
+            agent,
+            teams: routing.routes_by_team().then(|| routing.teams_of(agent)),
+        }
+    }
+}
+
+/// The window over which the queue's recent throughput is measured.
+pub(crate) const THROUGHPUT_WINDOW: std::time::Duration = std::time::Duration::from_secs(2 * 3600);
+
+/// The wait for the ticket at `position`: from the throughput of the last
+/// [`THROUGHPUT_WINDOW`] when at least 3 tickets were claimed in it; else
+/// from the median handling time of recently closed tickets shared among
+/// the agents now busy; else unknown.
+pub(crate) fn estimate_wait(
+    position: usize,
+    recent_claims: u64,
+    handling_secs: &[f64],
+    busy_agents: u64,
+) -> Option<std::time::Duration> {
+    let secs = if recent_claims >= 3 {
+        THROUGHPUT_WINDOW.as_secs_f64() * position as f64 / recent_claims as f64
+    } else {
+        let median = crate::model::Percentiles::of(handling_secs.to_vec())?.p50_secs;
+        median * position as f64 / busy_agents.max(1) as f64
+    };
+    Some(std::time::Duration::from_secs_f64(secs.max(0.0)))
+}
+
+type Time = chrono::DateTime<chrono::Utc>;
+
+/// Puts the rows of `stats` together (the arithmetic is the same for both
+/// databases, so it is done here rather than in SQL dialects).
+pub(crate) fn build_stats(
+    from: Time,
+    to: Time,
+    outcomes: Vec<(String, i64)>,
+    opened: Vec<(Time, Option<Time>, Option<Time>)>,
+    ended: Vec<(String, Option<Time>, Time, Option<i64>)>,
+    now: Vec<(String, i64)>,
+    unanswered: Vec<(String, i64)>,
+) -> crate::model::Stats {
+    use crate::model::*;
+    let secs = |a: Time, b: Time| (b - a).num_milliseconds().max(0) as f64 / 1000.0;
+    let mut questions = QuestionCounts::default();
+    for (outcome, n) in outcomes {
+        let n = n as u64;
+        match outcome.as_str() {
+            "answered" => questions.answered += n,
+            "suggested" => questions.suggested += n,
+            "no_match" => questions.no_match += n,
+            _ => questions.asked_for_human += n,
+        }
+    }
+    let per_day = |times: &mut dyn Iterator<Item = Time>| {
+        let mut days = std::collections::BTreeMap::new();
+        for t in times {
+            *days.entry(t.date_naive()).or_insert(0u64) += 1;
+        }
+        days.into_iter()
+            .map(|(day, count)| DayCount { day, count })
+            .collect::<Vec<_>>()
+    };
+    let closed: Vec<_> = ended.iter().filter(|e| e.0 == "closed").collect();
+    let ratings: Vec<i64> = closed.iter().filter_map(|e| e.3).collect();
+    let count_now = |status: &str| {
+        now.iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n as u64)
+    };
+    Stats {
+        from,
+        to,
+        auto_answer_rate: (questions.total() > 0)
+            .then(|| questions.answered as f64 / questions.total() as f64),
+        questions,
+        escalated: opened.len() as u64,
+        closed: closed.len() as u64,
+        cancelled: (ended.len() - closed.len()) as u64,
+        opened_per_day: per_day(&mut opened.iter().map(|o| o.0)),
+        closed_per_day: per_day(&mut closed.iter().map(|e| e.2)),
+        waiting: Percentiles::of(
+            opened
+                .iter()
+                .filter_map(|o| Some(secs(o.0, o.1?)))
+                .collect(),
+        ),
+        handling: Percentiles::of(
+            closed
+                .iter()
+                .filter_map(|e| Some(secs(e.1?, e.2)))
+                .collect(),
+        ),
+        first_reply: Percentiles::of(
+            opened
+                .iter()
+                .filter_map(|o| Some(secs(o.0, o.2?)))
+                .collect(),
+        ),
+        ratings: ratings.len() as u64,
+        average_rating: (!ratings.is_empty())
+            .then(|| ratings.iter().sum::<i64>() as f64 / ratings.len() as f64),
+        waiting_now: count_now("waiting"),
+        claimed_now: count_now("claimed"),
+        top_unanswered: unanswered
+            .into_iter()
+            .map(|(text, count)| UnansweredQuestion {
+                text,
+                count: count as u64,
+            })
+            .collect(),
+    }
+}
+
 macro_rules! common_queries {
     ($backend:ty, $db:ty) => {
         #[allow(clippy::needless_lifetimes)]
         impl $backend {
-            pub async fn open_ticket(&self, new: NewTicket) -> Result<Opened> {
+            pub async fn open_ticket(&self, new: NewTicket, routing: &crate::Routing) -> Result<Opened> {
                 // Two writers (replicas) may race to open the first ticket of
                 // a user; the partial unique index lets one win and the other
                 // finds the winner's ticket on its retry.
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    match self.try_open_ticket(&new).await {
+                    match self.try_open_ticket(&new, routing).await {
                         Err(e) if attempt < 3 && crate::store::common::is_unique_violation(&e) => continue,
                         other => return other,
                     }
                 }
             }
 
-            async fn try_open_ticket(&self, new: &NewTicket) -> Result<Opened> {
+            async fn try_open_ticket(&self, new: &NewTicket, routing: &crate::Routing) -> Result<Opened> {
                 let mut w = self.begin_write().await?;
                 let at = crate::store::now();
+                let priority = routing.priority_for(new.user.id, new.priority);
+                let team = routing.team_for(new.category.as_deref());
                 let existing: Option<TicketRow> = sqlx::query_as(Self::OPEN_TICKET_OF_FOR_UPDATE)
                     .bind(new.user.id)
                     .fetch_optional(&mut *w.tx)
@@ -79,35 +205,41 @@ macro_rules! common_queries {
                     Some(row) => {
                         // Already waiting or with an agent: add to it.
                         let id = row.id;
-                        let rank = row.priority.min(priority_to_db(new.priority));
+                        let rank = row.priority.min(priority_to_db(priority));
                         let mut details = row.into_ticket()?.details;
                         crate::store::rows::merge_details(&mut details, &new.details);
                         sqlx::query(
-                            "UPDATE tickets SET details = $2, priority = $3, category = COALESCE(category, $4) \
-                             WHERE id = $1",
+                            "UPDATE tickets SET details = $2, priority = $3, category = COALESCE(category, $4), \
+                             team = COALESCE(team, $5) WHERE id = $1",
                         )
                         .bind(id)
                         .bind(to_json(&details))
                         .bind(rank)
                         .bind(new.category.as_deref())
+                        .bind(team)
                         .execute(&mut *w.tx)
                         .await?;
                         (id, false)
                     }
                     None => {
+                        let manager = routing.manager_of(new.user.id);
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO tickets \
-                             (user_id, username, display_name, language, status, priority, category, details, opened_at) \
-                             VALUES ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8) RETURNING id",
+                             (user_id, username, display_name, language, status, priority, category, details, opened_at, \
+                              team, preferred_agent, preferred_until) \
+                             VALUES ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                         )
                         .bind(new.user.id)
                         .bind(new.user.username.as_deref())
                         .bind(new.user.display_name.as_deref())
                         .bind(new.user.language.as_str())
-                        .bind(priority_to_db(new.priority))
+                        .bind(priority_to_db(priority))
                         .bind(new.category.as_deref())
                         .bind(to_json(&new.details))
                         .bind(at)
+                        .bind(team)
+                        .bind(manager)
+                        .bind(manager.map(|_| at + routing.manager_wait()))
                         .fetch_one(&mut *w.tx)
                         .await?;
                         (id, true)
@@ -298,12 +430,154 @@ macro_rules! common_queries {
                 Ok(outcome)
             }
 
-            pub async fn claim_next(&self, agent: AgentId) -> Result<Option<Ticket>> {
+            pub async fn claim_next(&self, who: &crate::store::common::Eligibility) -> Result<Option<Ticket>> {
                 let mut w = self.begin_write().await?;
-                let row = Self::claim_next_row(&mut *w.tx, agent, crate::store::now()).await?;
+                let row = Self::claim_next_row(&mut *w.tx, who, crate::store::now()).await?;
                 let ticket = row.map(TicketRow::into_ticket).transpose()?;
                 w.commit().await?;
                 Ok(ticket)
+            }
+
+            /// `UPDATE ... RETURNING *` claiming the first ticket `who` may
+            /// take, picked with `lock` appended to the inner SELECT.
+            fn claim_next_query(
+                who: &crate::store::common::Eligibility,
+                at: chrono::DateTime<chrono::Utc>,
+                lock: &str,
+            ) -> sqlx::QueryBuilder<$db> {
+                let mut qb = sqlx::QueryBuilder::new("UPDATE tickets SET status = 'claimed', agent_id = ");
+                qb.push_bind(who.agent);
+                qb.push(", claimed_at = COALESCE(claimed_at, ");
+                qb.push_bind(at);
+                qb.push(") WHERE status = 'waiting' AND id = (SELECT id FROM tickets WHERE status = 'waiting'");
+                Self::push_eligible(&mut qb, who, at);
+                qb.push(" LIMIT 1");
+                qb.push(lock);
+                qb.push(") RETURNING *");
+                qb
+            }
+
+            /// The conditions and order of the tickets `who` may take.
+            fn push_eligible(
+                qb: &mut sqlx::QueryBuilder<$db>,
+                who: &crate::store::common::Eligibility,
+                at: chrono::DateTime<chrono::Utc>,
+            ) {
+                qb.push(" AND (preferred_agent IS NULL OR preferred_agent = ");
+                qb.push_bind(who.agent);
+                qb.push(" OR preferred_until <= ");
+                qb.push_bind(at);
+                qb.push(")");
+                if let Some(teams) = &who.teams {
+                    qb.push(" AND (team IS NULL");
+                    for team in teams {
+                        qb.push(" OR team = ");
+                        qb.push_bind(team.clone());
+                    }
+                    qb.push(")");
+                }
+                qb.push(" ORDER BY CASE WHEN preferred_agent = ");
+                qb.push_bind(who.agent);
+                qb.push(" THEN 0 ELSE 1 END, priority, opened_at, id");
+            }
+
+            pub async fn queue_for(&self, who: &crate::store::common::Eligibility) -> Result<Vec<Ticket>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM tickets WHERE status = 'waiting'");
+                Self::push_eligible(&mut qb, who, crate::store::now());
+                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(TicketRow::into_ticket).collect()
+            }
+
+            pub async fn due_for_realert(&self, limit: std::time::Duration) -> Result<Vec<Ticket>> {
+                let at = crate::store::now();
+                let cut = at - chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
+                let mut w = self.begin_write().await?;
+                let rows: Vec<TicketRow> = sqlx::query_as(
+                    "UPDATE tickets SET last_alert_at = $1 WHERE status = 'waiting' AND opened_at <= $2 \
+                     AND (last_alert_at IS NULL OR last_alert_at <= $2) RETURNING *",
+                )
+                .bind(at)
+                .bind(cut)
+                .fetch_all(&mut *w.tx)
+                .await?;
+                w.commit().await?;
+                let mut tickets = rows.into_iter().map(TicketRow::into_ticket).collect::<Result<Vec<_>>>()?;
+                tickets.sort_by_key(|t| (t.priority, t.opened_at, t.id));
+                Ok(tickets)
+            }
+
+            pub async fn estimated_wait(&self, id: TicketId) -> Result<Option<std::time::Duration>> {
+                let Some(position) = self.queue_position(id).await? else {
+                    return Ok(None);
+                };
+                let at = crate::store::now();
+                let window = crate::store::common::THROUGHPUT_WINDOW;
+                let recent: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE claimed_at >= $1")
+                    .bind(at - chrono::Duration::from_std(window).expect("small window"))
+                    .fetch_one(&self.pool)
+                    .await?;
+                let handled: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                    "SELECT claimed_at, closed_at FROM tickets WHERE status = 'closed' AND claimed_at IS NOT NULL \
+                     AND closed_at IS NOT NULL ORDER BY closed_at DESC LIMIT 20",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let busy: i64 =
+                    sqlx::query_scalar("SELECT COUNT(DISTINCT agent_id) FROM tickets WHERE status = 'claimed'")
+                        .fetch_one(&self.pool)
+                        .await?;
+                let handling: Vec<f64> = handled
+                    .iter()
+                    .map(|(claimed, closed)| (*closed - *claimed).num_milliseconds().max(0) as f64 / 1000.0)
+                    .collect();
+                Ok(crate::store::common::estimate_wait(position.position, recent as u64, &handling, busy as u64))
+            }
+
+            pub async fn stats(
+                &self,
+                from: chrono::DateTime<chrono::Utc>,
+                to: chrono::DateTime<chrono::Utc>,
+                top: usize,
+            ) -> Result<Stats> {
+                type Time = chrono::DateTime<chrono::Utc>;
+                let outcomes: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT outcome, COUNT(*) FROM query_log WHERE at >= $1 AND at < $2 GROUP BY outcome",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                let opened: Vec<(Time, Option<Time>, Option<Time>)> = sqlx::query_as(
+                    "SELECT opened_at, claimed_at, first_reply_at FROM tickets WHERE opened_at >= $1 AND opened_at < $2",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                let ended: Vec<(String, Option<Time>, Time, Option<i64>)> = sqlx::query_as(
+                    "SELECT status, claimed_at, closed_at, rating_score FROM tickets \
+                     WHERE closed_at >= $1 AND closed_at < $2",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                let now: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT status, COUNT(*) FROM tickets WHERE status IN ('waiting', 'claimed') GROUP BY status",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let unanswered: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT lower(trim(text)) AS question, COUNT(*) AS n FROM query_log \
+                     WHERE outcome = 'no_match' AND at >= $1 AND at < $2 \
+                     GROUP BY lower(trim(text)) ORDER BY n DESC, question LIMIT $3",
+                )
+                .bind(from)
+                .bind(to)
+                .bind(top as i64)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(crate::store::common::build_stats(from, to, outcomes, opened, ended, now, unanswered))
             }
 
             pub async fn transfer(&self, id: TicketId, to_agent: AgentId) -> Result<Option<Ticket>> {

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
-use super::common::{WriteTx, common_queries};
+use super::common::{Eligibility, WriteTx, common_queries};
 use super::rows::*;
 use super::{Result, StoreError};
 use crate::model::*;
@@ -82,26 +82,17 @@ impl PgBackend {
 
     async fn claim_next_row(
         conn: &mut PgConnection,
-        agent: AgentId,
+        who: &Eligibility,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<TicketRow>> {
-        // SKIP LOCKED first: concurrent agents take different tickets. If it
-        // found nothing although tickets are waiting (all of them locked for
-        // a moment by other claims or by a user adding to their ticket), wait
-        // for the locks once rather than tell the agent the queue is empty.
-        for sql in [
-            "UPDATE tickets SET status = 'claimed', agent_id = $1, claimed_at = COALESCE(claimed_at, $2) \
-             WHERE id = (SELECT id FROM tickets WHERE status = 'waiting' ORDER BY priority, opened_at, id \
-                         LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             AND status = 'waiting' RETURNING *",
-            "UPDATE tickets SET status = 'claimed', agent_id = $1, claimed_at = COALESCE(claimed_at, $2) \
-             WHERE id = (SELECT id FROM tickets WHERE status = 'waiting' ORDER BY priority, opened_at, id \
-                         LIMIT 1 FOR UPDATE) \
-             AND status = 'waiting' RETURNING *",
-        ] {
-            let row: Option<TicketRow> = sqlx::query_as(sql)
-                .bind(agent)
-                .bind(at)
+        // SKIP LOCKED first: concurrent agents take different tickets
+        // without waiting for each other. If that finds nothing although
+        // tickets wait (all locked for a moment by other claims or by a user
+        // adding to their ticket), wait for the locks once rather than tell
+        // the agent the queue is empty; rows taken meanwhile are skipped.
+        for lock in [" FOR UPDATE SKIP LOCKED", " FOR UPDATE"] {
+            let row: Option<TicketRow> = Self::claim_next_query(who, at, lock)
+                .build_query_as()
                 .fetch_optional(&mut *conn)
                 .await?;
             if row.is_some() {

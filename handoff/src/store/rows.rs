@@ -28,6 +28,8 @@ pub(crate) struct TicketRow {
     pub closed_at: Option<DateTime<Utc>>,
     pub rating_score: Option<i64>,
     pub rating_comment: Option<String>,
+    pub team: Option<String>,
+    pub preferred_agent: Option<i64>,
 }
 
 impl TicketRow {
@@ -58,6 +60,8 @@ impl TicketRow {
                 score: score.clamp(1, 5) as u8,
                 comment: self.rating_comment,
             }),
+            team: self.team,
+            preferred_agent: self.preferred_agent,
         })
     }
 }

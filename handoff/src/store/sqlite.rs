@@ -16,7 +16,7 @@ use sqlx::sqlite::{
 };
 use tokio::sync::Mutex;
 
-use super::common::{WriteTx, common_queries};
+use super::common::{Eligibility, WriteTx, common_queries};
 use super::rows::*;
 use super::{BUSY_TIMEOUT, Result, StoreError};
 use crate::model::*;
@@ -88,18 +88,14 @@ impl SqliteBackend {
 
     async fn claim_next_row(
         conn: &mut SqliteConnection,
-        agent: AgentId,
+        who: &Eligibility,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<TicketRow>> {
-        Ok(sqlx::query_as(
-            "UPDATE tickets SET status = 'claimed', agent_id = $1, claimed_at = COALESCE(claimed_at, $2) \
-             WHERE id = (SELECT id FROM tickets WHERE status = 'waiting' ORDER BY priority, opened_at, id LIMIT 1) \
-             RETURNING *",
-        )
-        .bind(agent)
-        .bind(at)
-        .fetch_optional(&mut *conn)
-        .await?)
+        // One writer at a time: the first eligible ticket is free to take.
+        Ok(Self::claim_next_query(who, at, "")
+            .build_query_as()
+            .fetch_optional(&mut *conn)
+            .await?)
     }
 
     pub async fn check_consistency(&self) -> Result<Vec<String>> {
