@@ -3,7 +3,7 @@
 //! Claims lock rows: `claim` is a conditional `UPDATE` (a second claimer
 //! waits for the first and then sees the ticket taken), `claim_next` picks
 //! with `FOR UPDATE SKIP LOCKED` so that agents on different replicas take
-//! different tickets without waiting on each other. Appends to one ticket are
+//! different tickets without waiting on each other (and never deadlock). Appends to one ticket are
 //! serialised by a transaction-scoped advisory lock on the ticket id, which
 //! leaves the ticket row itself free for claims.
 
@@ -85,13 +85,14 @@ impl PgBackend {
         who: &Eligibility,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<TicketRow>> {
-        // SKIP LOCKED first: concurrent agents take different tickets
-        // without waiting for each other. If that finds nothing although
-        // tickets wait (all locked for a moment by other claims or by a user
-        // adding to their ticket), wait for the locks once rather than tell
-        // the agent the queue is empty; rows taken meanwhile are skipped.
-        for lock in [" FOR UPDATE SKIP LOCKED", " FOR UPDATE"] {
-            let row: Option<TicketRow> = Self::claim_next_query(who, at, lock)
+        // SKIP LOCKED: concurrent agents take different tickets without
+        // ever waiting for each other's row locks (a blocking FOR UPDATE
+        // here deadlocked under load: rows that fail the re-check after a
+        // wait stay locked). If nothing was free although tickets wait, they
+        // were all locked for a moment by other claims: look again, from a
+        // fresh snapshot, a few times before saying the queue is empty.
+        for attempt in 0..6u32 {
+            let row: Option<TicketRow> = Self::claim_next_query(who, at, " FOR UPDATE SKIP LOCKED")
                 .build_query_as()
                 .fetch_optional(&mut *conn)
                 .await?;
@@ -105,6 +106,7 @@ impl PgBackend {
             if waiting == 0 {
                 return Ok(None);
             }
+            tokio::time::sleep(std::time::Duration::from_millis(1 << attempt)).await;
         }
         Ok(None)
     }
