@@ -145,6 +145,7 @@ conformance!(
     a_ticket_opens_waiting_with_its_whole_transcript,
     a_user_asking_again_adds_to_their_open_ticket_instead_of_opening_another,
     after_a_close_the_same_user_can_open_a_new_ticket,
+    two_replicas_opening_the_same_users_first_ticket_make_one_ticket,
     a_redelivered_telegram_update_is_stored_once,
     entries_are_numbered_in_the_order_they_were_appended,
     the_first_agent_message_sets_the_first_reply_time,
@@ -268,6 +269,32 @@ async fn after_a_close_the_same_user_can_open_a_new_ticket(db: &Db) {
         .unwrap();
     assert!(second.created);
     assert_ne!(second.ticket.id, first);
+}
+
+async fn two_replicas_opening_the_same_users_first_ticket_make_one_ticket(db: &Db) {
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = db.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut new = ticket_for(77, Priority::Normal, &[]);
+            new.transcript.push(NewEntry {
+                dedup_key: Some(format!("update:{i}")),
+                ..NewEntry::text(Author::User, format!("message {i}"))
+            });
+            store.open_ticket(new).await.unwrap()
+        }));
+    }
+    let mut created = 0;
+    let mut ids = HashSet::new();
+    for t in tasks {
+        let opened = t.await.unwrap();
+        created += usize::from(opened.created);
+        ids.insert(opened.ticket.id);
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    let id = ids.into_iter().next().unwrap();
+    assert_eq!(db.store.transcript(id).await.unwrap().len(), 20);
+    assert!(db.store.check_consistency().await.unwrap().is_empty());
 }
 
 async fn a_redelivered_telegram_update_is_stored_once(db: &Db) {
