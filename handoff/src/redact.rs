@@ -812,6 +812,12 @@ mod tests {
         "withdrawal of 1.5 ETH to 0x742d35Cc6634C0532925a3b844Bc454e4438f44e",
         "phone 13800138000, email alice@example.com",
         "the code of the FAQ entry is deposit-missing",
+        "I lost my google authenticator, my uid 123456",
+        "order 123456 and the sms code never came",
+        "the password is case sensitive, right?",
+        "资金密码错误怎么办",
+        "Password reset link expired",
+        "KYC: pass or fail? pass KYC first",
     ];
 
     #[test]

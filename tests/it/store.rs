@@ -1228,3 +1228,44 @@ async fn a_writer_killed_mid_burst_loses_nothing_it_acknowledged(db: &Db) {
         BackendKind::Sqlite | BackendKind::Postgres
     ));
 }
+
+// --- connecting ------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_in_memory_database_serves_a_whole_ticket_for_demos_and_tests() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    let id = open(&store, 1, Priority::Normal).await;
+    assert!(matches!(store.claim_next(2).await.unwrap(), Some(t) if t.id == id));
+    store
+        .append(id, NewEntry::text(Author::Agent(2), "hello"))
+        .await
+        .unwrap();
+    assert_eq!(store.transcript(id).await.unwrap().len(), 2);
+    assert!(store.check_consistency().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_bare_path_is_a_sqlite_file_created_on_first_use_and_found_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("helpdesk.db");
+    let store = Store::connect(path.to_str().unwrap()).await.unwrap();
+    let id = open(&store, 1, Priority::Normal).await;
+    store.close_pool().await;
+    assert!(path.exists());
+    let again = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.ticket(id).await.unwrap().unwrap().status,
+        Status::Waiting
+    );
+}
+
+#[tokio::test]
+async fn a_url_of_another_database_is_refused_by_name() {
+    let err = Store::connect("mysql://root@127.0.0.1/test")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err}");
+}
