@@ -146,6 +146,7 @@ conformance!(
     a_user_asking_again_adds_to_their_open_ticket_instead_of_opening_another,
     after_a_close_the_same_user_can_open_a_new_ticket,
     two_replicas_opening_the_same_users_first_ticket_make_one_ticket,
+    a_user_writing_again_while_the_agent_first_replies_blocks_nobody,
     a_redelivered_telegram_update_is_stored_once,
     entries_are_numbered_in_the_order_they_were_appended,
     the_first_agent_message_sets_the_first_reply_time,
@@ -295,6 +296,44 @@ async fn two_replicas_opening_the_same_users_first_ticket_make_one_ticket(db: &D
     let id = ids.into_iter().next().unwrap();
     assert_eq!(db.store.transcript(id).await.unwrap().len(), 20);
     assert!(db.store.check_consistency().await.unwrap().is_empty());
+}
+
+async fn a_user_writing_again_while_the_agent_first_replies_blocks_nobody(db: &Db) {
+    for round in 0..20 {
+        let user = 500 + round;
+        let id = open(&db.store, user, Priority::Normal).await;
+        db.store.claim(id, 9).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..3 {
+            let store = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                let again = ticket_for(user, Priority::Vip, &["still there?"]);
+                assert!(
+                    !store.open_ticket(again).await.unwrap().created,
+                    "round {round} user {i}"
+                );
+            }));
+            let store = db.store.clone();
+            tasks.push(tokio::spawn(async move {
+                assert!(
+                    store
+                        .append(id, NewEntry::text(Author::Agent(9), "on it"))
+                        .await
+                        .unwrap()
+                );
+            }));
+        }
+        for t in tasks {
+            tokio::time::timeout(Duration::from_secs(20), t)
+                .await
+                .expect("no deadlock")
+                .unwrap();
+        }
+        let t = db.store.ticket(id).await.unwrap().unwrap();
+        assert!(t.first_reply_at.is_some());
+        assert_eq!(t.priority, Priority::Vip);
+        assert_eq!(db.store.transcript(id).await.unwrap().len(), 7);
+    }
 }
 
 async fn a_redelivered_telegram_update_is_stored_once(db: &Db) {

@@ -10,7 +10,8 @@
 //! - `lock_transcript(conn, ticket)`: serialises appends to one ticket
 //!   (nothing to do on SQLite, which has one writer; an advisory lock on
 //!   Postgres, so that appends never lock the ticket row that claims skip);
-//! - `OPEN_TICKET_OF_FOR_UPDATE`: the user's open ticket, row-locked;
+//! - `LOCK_TICKET_ROW`: a ticket by id, row-locked (Postgres);
+//! - `SKIP_LOCKED`: appended to a SELECT that must not wait for row locks;
 //! - `claim_next_row(conn, who, at)`: picks and claims the next ticket.
 
 use sqlx::Database;
@@ -197,10 +198,28 @@ macro_rules! common_queries {
                 let at = crate::store::now();
                 let priority = routing.priority_for(new.user.id, new.priority);
                 let team = routing.team_for(new.category.as_deref());
-                let existing: Option<TicketRow> = sqlx::query_as(Self::OPEN_TICKET_OF_FOR_UPDATE)
+                let mut existing: Option<TicketRow> = None;
+                for _ in 0..5 {
+                    let open_id: Option<i64> = sqlx::query_scalar(
+                        "SELECT id FROM tickets WHERE user_id = $1 AND status IN ('waiting', 'claimed')",
+                    )
                     .bind(new.user.id)
                     .fetch_optional(&mut *w.tx)
                     .await?;
+                    let Some(open_id) = open_id else { break };
+                    // The lock order everywhere: a ticket's transcript lock,
+                    // then its row (an agent's first reply does the same).
+                    Self::lock_transcript(&mut *w.tx, open_id).await?;
+                    let row: Option<TicketRow> = sqlx::query_as(Self::LOCK_TICKET_ROW)
+                        .bind(open_id)
+                        .fetch_optional(&mut *w.tx)
+                        .await?;
+                    if let Some(row) = row.filter(|r| r.status == "waiting" || r.status == "claimed") {
+                        existing = Some(row);
+                        break;
+                    }
+                    // Closed between the two reads (another replica): look again.
+                }
                 let (id, created) = match existing {
                     Some(row) => {
                         // Already waiting or with an agent: add to it.
@@ -492,14 +511,18 @@ macro_rules! common_queries {
                 let at = crate::store::now();
                 let cut = at - chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);
                 let mut w = self.begin_write().await?;
-                let rows: Vec<TicketRow> = sqlx::query_as(
-                    "UPDATE tickets SET last_alert_at = $1 WHERE status = 'waiting' AND opened_at <= $2 \
-                     AND (last_alert_at IS NULL OR last_alert_at <= $2) RETURNING *",
-                )
-                .bind(at)
-                .bind(cut)
-                .fetch_all(&mut *w.tx)
-                .await?;
+                // Rows locked by a claim at this moment are left for the next
+                // call (Postgres): this never waits, so it never deadlocks.
+                let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE tickets SET last_alert_at = ");
+                qb.push_bind(at);
+                qb.push(" WHERE id IN (SELECT id FROM tickets WHERE status = 'waiting' AND opened_at <= ");
+                qb.push_bind(cut);
+                qb.push(" AND (last_alert_at IS NULL OR last_alert_at <= ");
+                qb.push_bind(cut);
+                qb.push(")");
+                qb.push(Self::SKIP_LOCKED);
+                qb.push(") RETURNING *");
+                let rows: Vec<TicketRow> = qb.build_query_as().fetch_all(&mut *w.tx).await?;
                 w.commit().await?;
                 let mut tickets = rows.into_iter().map(TicketRow::into_ticket).collect::<Result<Vec<_>>>()?;
                 tickets.sort_by_key(|t| (t.priority, t.opened_at, t.id));

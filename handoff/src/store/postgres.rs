@@ -6,6 +6,10 @@
 //! different tickets without waiting on each other (and never deadlock). Appends to one ticket are
 //! serialised by a transaction-scoped advisory lock on the ticket id, which
 //! leaves the ticket row itself free for claims.
+//!
+//! Lock order, everywhere: a ticket's advisory (transcript) lock, then its
+//! row. Statements that lock several rows (`claim_next`, re-alerts) use
+//! `SKIP LOCKED` and so never wait.
 
 use std::str::FromStr;
 
@@ -77,8 +81,8 @@ impl PgBackend {
         Ok(())
     }
 
-    const OPEN_TICKET_OF_FOR_UPDATE: &'static str =
-        "SELECT * FROM tickets WHERE user_id = $1 AND status IN ('waiting', 'claimed') FOR UPDATE";
+    const LOCK_TICKET_ROW: &'static str = "SELECT * FROM tickets WHERE id = $1 FOR UPDATE";
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
 
     async fn claim_next_row(
         conn: &mut PgConnection,

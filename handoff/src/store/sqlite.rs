@@ -83,8 +83,8 @@ impl SqliteBackend {
         Ok(())
     }
 
-    const OPEN_TICKET_OF_FOR_UPDATE: &'static str =
-        "SELECT * FROM tickets WHERE user_id = $1 AND status IN ('waiting', 'claimed')";
+    const LOCK_TICKET_ROW: &'static str = "SELECT * FROM tickets WHERE id = $1";
+    const SKIP_LOCKED: &'static str = "";
 
     async fn claim_next_row(
         conn: &mut SqliteConnection,
