@@ -6,17 +6,18 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 use handoff::{
-    AgentId, Attachment, Author, ClaimOutcome, NewEntry, Rating, Store, Ticket, TicketId,
+    AgentId, Attachment, Author, BusinessHours, ClaimOutcome, NewEntry, Rating, Store, Ticket, TicketId,
     UserId,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Action, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueLine, Refusal,
+    Action, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueInfo, QueueLine, Refusal,
     Reply, TicketCard, UserMessage,
 };
 
@@ -39,6 +40,23 @@ pub struct Outgoing {
     pub ticket: Option<TicketId>,
     pub language: String,
     pub reply: Reply,
+}
+
+/// When staff work, and when waiting tickets are announced again.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// `None`: agents are always there.
+    pub business_hours: Option<BusinessHours>,
+    pub realert_after: Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            business_hours: None,
+            realert_after: Duration::from_secs(600),
+        }
+    }
 }
 
 /// A configured agent.
@@ -139,6 +157,7 @@ pub struct Desk {
     knowledge: RwLock<Arc<Knowledge>>,
     policy: Policy,
     staff: Staff,
+    schedule: Schedule,
     /// One event at a time per chat, so a conversation's state is never
     /// read and written by two events at once.
     chat_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
@@ -159,8 +178,64 @@ impl Desk {
             knowledge: RwLock::new(Arc::new(knowledge)),
             policy,
             staff,
+            schedule: Schedule::default(),
             chat_locks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same desk with business hours and a re-alert limit.
+    pub fn with_schedule(mut self, schedule: Schedule) -> Desk {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Where a waiting ticket stands: place, estimated wait, and when agents
+    /// are back if they are away now.
+    async fn queue_info(&self, ticket: TicketId) -> Result<QueueInfo> {
+        let position = self.store.queue_position(ticket).await?;
+        let estimated_wait_minutes = match position {
+            Some(_) => self
+                .store
+                .estimated_wait(ticket)
+                .await?
+                .map(|wait| wait.as_secs().div_ceil(60).max(1)),
+            None => None,
+        };
+        let now = Utc::now();
+        let back_at = self.schedule.business_hours.as_ref().and_then(|hours| {
+            if hours.is_open(now) {
+                return None;
+            }
+            let offset = chrono::FixedOffset::east_opt(hours.utc_offset_minutes * 60)?;
+            let at = hours.next_opening(now)?.with_timezone(&offset);
+            Some(format!("{} (UTC{offset})", at.format("%a %H:%M")))
+        });
+        Ok(QueueInfo {
+            position,
+            estimated_wait_minutes,
+            back_at,
+        })
+    }
+
+    /// Unclaimed tickets past the re-alert limit, announced to staff once per
+    /// limit (call from a timer; with several replicas each ticket is
+    /// announced by one of them).
+    pub async fn realerts(&self) -> Result<Vec<Outgoing>> {
+        let due = self.store.due_for_realert(self.schedule.realert_after).await?;
+        let now = Utc::now();
+        Ok(due
+            .into_iter()
+            .map(|ticket| Outgoing {
+                to: Recipient::Staff,
+                ticket: Some(ticket.id),
+                language: self.staff.language.clone(),
+                reply: Reply::StillWaiting {
+                    ticket: ticket.id,
+                    minutes: (now - ticket.opened_at).num_minutes(),
+                    user: ticket.user,
+                },
+            })
+            .collect())
     }
 
     /// The FAQ version serving now.
@@ -218,7 +293,7 @@ impl Desk {
             Some(ticket) => Some(OpenTicketView {
                 id: ticket.id,
                 status: ticket.status,
-                position: self.store.queue_position(ticket.id).await?,
+                queue: self.queue_info(ticket.id).await?,
             }),
             None => None,
         };
@@ -240,8 +315,8 @@ impl Desk {
                 Effect::OpenTicket(new) => {
                     let opened = self.store.open_ticket(new).await?;
                     tracing::info!(ticket_id = opened.ticket.id, chat_id = user, created = opened.created, "handoff");
-                    let position = self.store.queue_position(opened.ticket.id).await?;
-                    let follow = engine.ticket_opened(&mut conversation, &opened, position);
+                    let queue = self.queue_info(opened.ticket.id).await?;
+                    let follow = engine.ticket_opened(&mut conversation, &opened, queue);
                     for effect in follow.into_iter().rev() {
                         effects.push_front(effect);
                     }

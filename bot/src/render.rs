@@ -151,32 +151,41 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             )
             .into(),
         ),
-        Reply::Queued { ticket, position, created } => {
-            let mut text = if *created {
-                format!("{} #{ticket}。", t(lang, "已为您转接人工客服，工单号", "I've handed you to a human agent, ticket"))
-            } else {
-                format!("{} #{ticket}。", t(lang, "您的消息已加入工单", "Added to your ticket"))
+        Reply::Queued { ticket, queue, created } => {
+            let zh = lang == "zh";
+            let mut text = match (created, zh) {
+                (true, true) => format!("已为您转接人工客服，工单号 #{ticket}。"),
+                (true, false) => format!("I've handed you to a human agent, ticket #{ticket}."),
+                (false, true) => format!("您的消息已加入工单 #{ticket}。"),
+                (false, false) => format!("Added to your ticket #{ticket}."),
             };
-            if lang != "zh" {
-                text = text.replace('。', ".");
-            }
-            match position {
+            match queue.position {
                 Some(QueuePosition { position, .. }) => {
-                    let _ = write!(
-                        text,
-                        " {}",
-                        if lang == "zh" && *position <= 1 {
-                            "您是下一位，请稍候。输入 /cancel 可退出排队。".to_owned()
-                        } else if lang == "zh" {
-                            format!("您前面还有 {} 位用户，请稍候。输入 /cancel 可退出排队。", position - 1)
-                        } else if *position <= 1 {
-                            "You are next in the queue. Send /cancel to leave it.".to_owned()
+                    let place = match (zh, position <= 1) {
+                        (true, true) => "您是下一位。".to_owned(),
+                        (true, false) => format!("您前面还有 {} 位用户。", position - 1),
+                        (false, true) => "You are next in the queue.".to_owned(),
+                        (false, false) => format!("You are number {position} in the queue."),
+                    };
+                    text.push_str(t(lang, "", " "));
+                    text.push_str(&place);
+                    if let Some(minutes) = queue.estimated_wait_minutes {
+                        let _ = if zh {
+                            write!(text, "预计等待约 {minutes} 分钟。")
                         } else {
-                            format!("You are number {position} in the queue. Send /cancel to leave it.")
-                        }
-                    );
+                            write!(text, " Estimated wait: about {minutes} min.")
+                        };
+                    }
+                    text.push_str(t(lang, "输入 /cancel 可退出排队。", " Send /cancel to leave the queue."));
                 }
                 None => text.push_str(t(lang, " 客服正在处理。", " An agent is on it.")),
+            }
+            if let Some(back) = &queue.back_at {
+                let _ = if zh {
+                    write!(text, "\n现在是非工作时间，客服将于 {back} 回来处理，您的消息不会丢失。")
+                } else {
+                    write!(text, "\nOur agents are away right now and will be back {back}; nothing you send is lost.")
+                };
             }
             plain(text)
         }
@@ -254,6 +263,10 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         }
         Reply::UserCancelled { ticket } => plain(format!("#{ticket} was cancelled by the user.")),
         Reply::UserRated { ticket, score } => plain(format!("#{ticket} rated {score}/5 by the user.")),
+        Reply::StillWaiting { ticket, user, minutes } => Message {
+            text: format!("⏰ #{ticket} ({}) has waited {minutes} min and is still unclaimed.", user_name(user)),
+            buttons: vec![vec![button("Claim", Action::Claim(*ticket))]],
+        },
         Reply::Queue(lines) if lines.is_empty() => plain("The queue is empty.".into()),
         Reply::Queue(lines) => plain(queue_text(lines)),
         Reply::ClosedByAgent { ticket } => plain(format!("#{ticket} closed; the user is asked for a rating.")),

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use handoff::AgentId;
+use std::collections::HashMap;
+
+use handoff::{AgentId, BusinessHours, Routing, UserId};
 use matcher::MatcherConfig;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +42,29 @@ pub struct StaffSettings {
     pub vip_users: Vec<i64>,
     /// The language of messages to staff (`en` or `zh`).
     pub language: String,
+    /// Agent teams by name: `teams.deposits = [111, 222]`.
+    pub teams: HashMap<String, Vec<AgentId>>,
+    /// FAQ category → the team that handles its tickets. Tickets of other
+    /// categories go to every agent. Without entries, teams are ignored.
+    pub category_teams: HashMap<String, String>,
+    /// VIP users' account managers, who get the user's ticket first.
+    pub account_managers: Vec<AccountManager>,
+    /// How long an account manager has a VIP ticket to themselves before it
+    /// falls back to the team queue.
+    pub manager_wait_secs: u64,
+    /// When agents are at their desks; outside them tickets still open and
+    /// the user is told when someone will be back. Absent: always open.
+    pub business_hours: Option<BusinessHours>,
+    /// Unclaimed tickets are announced to staff again after this long.
+    pub realert_after_secs: u64,
+}
+
+/// A VIP user and the agent who manages their account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountManager {
+    pub user: UserId,
+    pub agent: AgentId,
 }
 
 impl Default for Settings {
@@ -54,6 +79,19 @@ impl Default for Settings {
     }
 }
 
+impl StaffSettings {
+    /// The store's routing rules from these settings.
+    pub fn routing(&self) -> Routing {
+        Routing {
+            vip_users: self.vip_users.clone(),
+            teams: self.teams.clone(),
+            category_teams: self.category_teams.clone(),
+            account_managers: self.account_managers.iter().map(|m| (m.user, m.agent)).collect(),
+            manager_wait_secs: self.manager_wait_secs,
+        }
+    }
+}
+
 impl Default for StaffSettings {
     fn default() -> Self {
         StaffSettings {
@@ -61,6 +99,12 @@ impl Default for StaffSettings {
             admins: Vec::new(),
             vip_users: Vec::new(),
             language: "en".to_owned(),
+            teams: HashMap::new(),
+            category_teams: HashMap::new(),
+            account_managers: Vec::new(),
+            manager_wait_secs: 300,
+            business_hours: None,
+            realert_after_secs: 600,
         }
     }
 }
@@ -73,8 +117,8 @@ pub struct TelegramSettings {
     /// Chat id of the staff forum supergroup (`-100…`): each ticket gets a
     /// topic there. None: agents work in private chats with the bot.
     pub staff_group: Option<i64>,
-    /// Teams with a staff group of their own: a ticket whose category is
-    /// listed opens its topic in that team's group.
+    /// Teams with a staff group of their own: a ticket routed to the team
+    /// (the store's routing, by category) opens its topic in that group.
     pub teams: Vec<TeamGroup>,
     /// Respect Telegram's limits (1 message/s per chat, 20/min per group,
     /// 30/s overall) and pace staff-group posts. Turn off only for capacity
@@ -101,10 +145,9 @@ pub struct TelegramSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TeamGroup {
-    pub name: String,
+    /// The team's name, as in the routing settings.
+    pub team: String,
     pub staff_group: i64,
-    /// FAQ category ids whose tickets this team handles.
-    pub categories: Vec<String>,
 }
 
 /// A secret setting: never shown by `Debug`.
@@ -134,11 +177,10 @@ impl Default for TelegramSettings {
 }
 
 impl TelegramSettings {
-    /// The staff group for a ticket of `category`: its team's, else the
+    /// The staff group for a ticket of `team`: the team's own, else the
     /// common one.
-    pub fn group_for(&self, category: Option<&str>) -> Option<i64> {
-        category
-            .and_then(|c| self.teams.iter().find(|t| t.categories.iter().any(|x| x == c)))
+    pub fn group_for(&self, team: Option<&str>) -> Option<i64> {
+        team.and_then(|name| self.teams.iter().find(|t| t.team == name))
             .map(|t| t.staff_group)
             .or(self.staff_group)
     }
@@ -210,6 +252,18 @@ mod tests {
             assert_eq!(settings.matcher.answer_threshold, 0.8);
             assert_eq!(settings.matcher.margin, 0.2);
             assert_eq!(settings.staff.agents[0].alias, "Alice");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_documented_example_settings_file_loads() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("example.toml", include_str!("../../helpdesk.example.toml"))?;
+            let settings = Settings::load(Some(Path::new("example.toml"))).expect("the example loads");
+            assert_eq!(settings.staff.agents.len(), 2);
+            assert!(settings.staff.business_hours.is_some());
+            assert_eq!(settings.staff.routing().category_teams["security"], "security-team");
             Ok(())
         });
     }

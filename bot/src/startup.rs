@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use handoff::Store;
 use matcher::{Diagnostic, Matcher, MatcherConfig};
 
-use crate::desk::{AgentProfile, Desk, Staff};
+use crate::desk::{AgentProfile, Desk, Schedule, Staff};
 use crate::engine::{Knowledge, Policy};
 use crate::settings::Settings;
 
@@ -59,7 +59,9 @@ pub async fn build_desk(settings: &Settings, extra_agents: &[AgentProfile]) -> R
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
-    let store = open_store(&settings.database_url).await?;
+    let store = open_store(&settings.database_url)
+        .await?
+        .with_routing(settings.staff.routing());
     let mut agents = settings.staff.agents.clone();
     agents.extend(extra_agents.iter().cloned());
     let staff = Staff {
@@ -70,7 +72,11 @@ pub async fn build_desk(settings: &Settings, extra_agents: &[AgentProfile]) -> R
     let policy = Policy {
         vip_users: settings.staff.vip_users.iter().copied().collect(),
     };
-    Ok(Desk::new(store, knowledge, policy, staff))
+    let schedule = Schedule {
+        business_hours: settings.staff.business_hours.clone(),
+        realert_after: std::time::Duration::from_secs(settings.staff.realert_after_secs),
+    };
+    Ok(Desk::new(store, knowledge, policy, staff).with_schedule(schedule))
 }
 
 #[cfg(test)]

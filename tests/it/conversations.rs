@@ -83,8 +83,15 @@ fn settings(dir: &TempDir) -> Settings {
 
 impl Scene {
     async fn new() -> Scene {
+        Scene::configured(|_| {}).await
+    }
+
+    /// A scene whose settings `configure` changes first.
+    async fn configured(configure: impl FnOnce(&mut Settings)) -> Scene {
         let dir = TempDir::new().unwrap();
-        let desk = bot::startup::build_desk(&settings(&dir), &[]).await.unwrap();
+        let mut settings = settings(&dir);
+        configure(&mut settings);
+        let desk = bot::startup::build_desk(&settings, &[]).await.unwrap();
         Scene { desk, dir, next_key: 0.into() }
     }
 
@@ -509,4 +516,62 @@ async fn the_console_plays_both_sides_of_a_whole_handoff_on_the_bundled_faq() {
     say("/user").await;
     let shown = say("5").await;
     assert!(shown.contains("感谢您的评分（5 分）"), "{shown}");
+}
+
+#[tokio::test]
+async fn outside_business_hours_the_ticket_opens_and_the_user_learns_when_agents_are_back() {
+    use chrono::{Datelike, Timelike};
+    let opens = chrono::Utc::now() + chrono::Duration::hours(2);
+    let open = chrono::NaiveTime::from_hms_opt(opens.hour(), opens.minute(), 0).unwrap();
+    let scene = Scene::configured(|s| {
+        s.staff.business_hours = Some(handoff::BusinessHours {
+            utc_offset_minutes: 0,
+            periods: vec![handoff::hours::Period {
+                day: opens.weekday(),
+                open,
+                close: open + chrono::Duration::minutes(30),
+            }],
+            holidays: vec![],
+        })
+    })
+    .await;
+    let out = scene.says(1, "/human").await;
+    let queued = out.iter().find(|o| matches!(o.reply, Reply::Queued { .. })).unwrap();
+    let Reply::Queued { queue, .. } = &queued.reply else { unreachable!() };
+    let back = queue.back_at.as_deref().expect("the away notice says when agents are back");
+    assert!(back.contains(&open.format("%H:%M").to_string()), "{back}");
+    assert!(scene.text(queued).contains("现在是非工作时间"), "{}", scene.text(queued));
+}
+
+#[tokio::test]
+async fn a_category_routed_to_a_team_is_taken_only_by_that_team() {
+    let scene = Scene::configured(|s| {
+        s.staff.teams.insert("security-team".into(), vec![BOB]);
+        s.staff.category_teams.insert("security".into(), "security-team".into());
+    })
+    .await;
+    let out = scene.says(1, "我的账号被黑了").await;
+    let ticket = opened_ticket(&out);
+    let out = scene.agent(ALICE, "/next").await;
+    assert_eq!(to_agent(&out, ALICE), vec![&Reply::Refused(bot::engine::Refusal::NoWaitingTickets)]);
+    let out = scene.agent(BOB, "/next").await;
+    assert!(matches!(to_agent(&out, BOB)[..], [Reply::Claimed(card)] if card.id == ticket));
+}
+
+#[tokio::test]
+async fn unclaimed_tickets_past_the_limit_are_announced_again_and_claimed_ones_are_not() {
+    let scene = Scene::configured(|s| s.staff.realert_after_secs = 0).await;
+    let waiting = opened_ticket(&scene.says(1, "/human").await);
+    let claimed = opened_ticket(&scene.says(2, "/human").await);
+    scene.agent(ALICE, &format!("/claim {claimed}")).await;
+    let alerts = scene.desk.realerts().await.unwrap();
+    let tickets: Vec<TicketId> = alerts
+        .iter()
+        .map(|o| match &o.reply {
+            Reply::StillWaiting { ticket, .. } => *ticket,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(tickets, vec![waiting]);
+    assert!(alerts.iter().all(|o| o.to == Recipient::Staff));
 }

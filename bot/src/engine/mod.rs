@@ -14,12 +14,12 @@ use std::collections::HashSet;
 
 use handoff::{
     Attachment, Author, CandidateRecord, Details, NewEntry, NewTicket, Opened, Priority,
-    QueryOutcome, QueryRecord, QueuePosition, Status, TicketId, UserId, UserInfo,
+    QueryOutcome, QueryRecord, Status, TicketId, UserId, UserInfo,
 };
 use matcher::{Candidate, Decision, Faq, Matcher, Outcome};
 use serde::{Deserialize, Serialize};
 
-pub use reply::{Action, QueueLine, Refusal, Reply, TicketCard};
+pub use reply::{Action, QueueInfo, QueueLine, Refusal, Reply, TicketCard};
 pub use understand::{Understanding, understand};
 
 /// How many turns of a conversation the bot keeps before a handoff; the
@@ -115,7 +115,7 @@ pub struct UserMessage {
 pub struct OpenTicketView {
     pub id: TicketId,
     pub status: Status,
-    pub position: Option<QueuePosition>,
+    pub queue: QueueInfo,
 }
 
 /// What to do; executed in order by the desk.
@@ -190,12 +190,12 @@ impl Engine<'_> {
         &self,
         conversation: &mut Conversation,
         opened: &Opened,
-        position: Option<QueuePosition>,
+        queue: QueueInfo,
     ) -> Vec<Effect> {
         let ticket = &opened.ticket;
         let mut out = vec![Effect::Say(Reply::Queued {
             ticket: ticket.id,
-            position,
+            queue,
             created: opened.created,
         })];
         if opened.created {
@@ -361,7 +361,7 @@ impl Engine<'_> {
         } else if ticket.status == Status::Waiting {
             out.push(Effect::Say(Reply::Queued {
                 ticket: ticket.id,
-                position: ticket.position,
+                queue: ticket.queue.clone(),
                 created: false,
             }));
         }
@@ -455,7 +455,7 @@ impl Engine<'_> {
         if let Some(ticket) = open {
             out.push(Effect::Say(Reply::Queued {
                 ticket: ticket.id,
-                position: ticket.position,
+                queue: ticket.queue.clone(),
                 created: false,
             }));
             return;

@@ -67,6 +67,18 @@ impl Action {
     }
 }
 
+/// Where a waiting user stands, as the desk found it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueInfo {
+    /// `None` once an agent has the ticket.
+    pub position: Option<QueuePosition>,
+    /// From recent throughput; `None` without enough history.
+    pub estimated_wait_minutes: Option<u64>,
+    /// Outside business hours: when agents are back, in the desk's local
+    /// time (for example `Mon 09:00 (UTC+08:00)`).
+    pub back_at: Option<String>,
+}
+
 /// Everything staff see about a ticket when it opens or is claimed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketCard {
@@ -125,7 +137,7 @@ pub enum Reply {
     CategoryEntries { category: String },
     SecretWarning,
     /// A ticket opened (or the user's open one got this message).
-    Queued { ticket: TicketId, position: Option<QueuePosition>, created: bool },
+    Queued { ticket: TicketId, queue: QueueInfo, created: bool },
     AskDetails { ticket: TicketId },
     DetailsNoted,
     AgentJoined { alias: String },
@@ -142,6 +154,8 @@ pub enum Reply {
     UserWrote { ticket: TicketId, user: UserInfo, text: String, attachments: Vec<Attachment> },
     UserCancelled { ticket: TicketId },
     UserRated { ticket: TicketId, score: u8 },
+    /// An unclaimed ticket has waited past the configured limit.
+    StillWaiting { ticket: TicketId, user: UserInfo, minutes: i64 },
     Queue(Vec<QueueLine>),
     Claimed(TicketCard),
     /// Told to the other agents when one claims.
