@@ -11,14 +11,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use handoff::{
-    AgentId, Attachment, Author, BusinessHours, ClaimOutcome, NewEntry, Rating, Store, Ticket, TicketId,
-    UserId,
+    AgentId, Attachment, Author, BusinessHours, ClaimOutcome, NewEntry, Rating, Store, Ticket,
+    TicketId, UserId,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Action, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueInfo, QueueLine, Refusal,
-    Reply, TicketCard, UserMessage,
+    Action, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueInfo, QueueLine,
+    Refusal, Reply, TicketCard, UserMessage,
 };
 
 /// Who receives an outgoing message.
@@ -109,7 +109,10 @@ pub enum AgentCommand {
     Link(String),
     Transfer(AgentId),
     /// Plain text (and files) for the user of the ticket in hand.
-    Reply { text: String, attachments: Vec<Attachment> },
+    Reply {
+        text: String,
+        attachments: Vec<Attachment>,
+    },
     Button(Action),
 }
 
@@ -126,8 +129,16 @@ impl AgentCommand {
         let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let word = word.split('@').next().unwrap_or(word).to_ascii_lowercase();
         let arg = arg.trim();
-        let ticket = || arg.trim_start_matches('#').parse::<TicketId>().map_err(|_| Refusal::UnknownCommand);
-        let text_arg = || (!arg.is_empty()).then(|| arg.to_owned()).ok_or(Refusal::UnknownCommand);
+        let ticket = || {
+            arg.trim_start_matches('#')
+                .parse::<TicketId>()
+                .map_err(|_| Refusal::UnknownCommand)
+        };
+        let text_arg = || {
+            (!arg.is_empty())
+                .then(|| arg.to_owned())
+                .ok_or(Refusal::UnknownCommand)
+        };
         Ok(match word.as_str() {
             "queue" => AgentCommand::Queue,
             "mine" => AgentCommand::Mine,
@@ -221,7 +232,10 @@ impl Desk {
     /// limit (call from a timer; with several replicas each ticket is
     /// announced by one of them).
     pub async fn realerts(&self) -> Result<Vec<Outgoing>> {
-        let due = self.store.due_for_realert(self.schedule.realert_after).await?;
+        let due = self
+            .store
+            .due_for_realert(self.schedule.realert_after)
+            .await?;
         let now = Utc::now();
         Ok(due
             .into_iter()
@@ -240,7 +254,10 @@ impl Desk {
 
     /// The FAQ version serving now.
     pub fn knowledge(&self) -> Arc<Knowledge> {
-        self.knowledge.read().expect("knowledge lock poisoned").clone()
+        self.knowledge
+            .read()
+            .expect("knowledge lock poisoned")
+            .clone()
     }
 
     /// Swaps in a new FAQ version; events in flight finish on the old one.
@@ -297,24 +314,41 @@ impl Desk {
             }),
             None => None,
         };
-        let mut effects: VecDeque<Effect> = engine.on_user(&mut conversation, open.as_ref(), &message).into();
+        let mut effects: VecDeque<Effect> = engine
+            .on_user(&mut conversation, open.as_ref(), &message)
+            .into();
         let mut out = Vec::new();
         while let Some(effect) = effects.pop_front() {
             let language = conversation.language.clone().unwrap_or_default();
             match effect {
-                Effect::Say(reply) => out.push(Outgoing {
-                    to: Recipient::User(user),
-                    ticket: None,
-                    language,
-                    reply,
-                }),
+                Effect::Say(reply) => {
+                    if reply == Reply::CannotHandle {
+                        // The body is not logged; what kind of input it was is.
+                        tracing::info!(
+                            chat_id = user,
+                            input = input_kind(&message.input),
+                            "message the bot cannot handle"
+                        );
+                    }
+                    out.push(Outgoing {
+                        to: Recipient::User(user),
+                        ticket: None,
+                        language,
+                        reply,
+                    })
+                }
                 Effect::TellStaff(reply) => {
                     let reply = self.fill_card(reply).await?;
                     out.push(self.to_staff(reply).await?);
                 }
                 Effect::OpenTicket(new) => {
                     let opened = self.store.open_ticket(new).await?;
-                    tracing::info!(ticket_id = opened.ticket.id, chat_id = user, created = opened.created, "handoff");
+                    tracing::info!(
+                        ticket_id = opened.ticket.id,
+                        chat_id = user,
+                        created = opened.created,
+                        "handoff"
+                    );
                     let queue = self.queue_info(opened.ticket.id).await?;
                     let follow = engine.ticket_opened(&mut conversation, &opened, queue);
                     for effect in follow.into_iter().rev() {
@@ -328,7 +362,15 @@ impl Desk {
                     self.store.cancel(ticket).await?;
                 }
                 Effect::Rate { ticket, score } => {
-                    self.store.rate(ticket, Rating { score, comment: None }).await?;
+                    self.store
+                        .rate(
+                            ticket,
+                            Rating {
+                                score,
+                                comment: None,
+                            },
+                        )
+                        .await?;
                 }
                 Effect::Record(record) => self.store.record_query(record).await?,
             }
@@ -341,14 +383,16 @@ impl Desk {
     async fn to_staff(&self, reply: Reply) -> Result<Outgoing> {
         let ticket = match &reply {
             Reply::NewTicket(card) => Some(card.id),
-            Reply::UserWrote { ticket, .. } | Reply::UserCancelled { ticket } | Reply::UserRated { ticket, .. } => {
-                Some(*ticket)
-            }
+            Reply::UserWrote { ticket, .. }
+            | Reply::UserCancelled { ticket }
+            | Reply::UserRated { ticket, .. } => Some(*ticket),
             _ => None,
         };
         let mut to = Recipient::Staff;
         if let Some(id) = ticket
-            && let Some(Ticket { agent: Some(agent), .. }) = self.store.ticket(id).await?
+            && let Some(Ticket {
+                agent: Some(agent), ..
+            }) = self.store.ticket(id).await?
         {
             to = Recipient::Agent(agent);
         }
@@ -462,28 +506,33 @@ impl Desk {
                 }
                 None => out = refuse(Refusal::NoWaitingTickets),
             },
-            AgentCommand::Reply { text, attachments } => match self.ticket_in_hand(agent, &state).await? {
-                Err(refusal) => out = refuse(refusal),
-                Ok(ticket) => {
-                    let entry = NewEntry {
-                        attachments: attachments.clone(),
-                        ..NewEntry::text(Author::Agent(agent), text.clone())
-                    };
-                    self.store.append(ticket.id, entry).await?;
-                    let language = self.user_language(&ticket).await?;
-                    out.push(Outgoing {
-                        to: Recipient::User(ticket.user.id),
-                        ticket: Some(ticket.id),
-                        language,
-                        reply: Reply::FromAgent {
-                            alias: self.staff.alias(agent),
-                            text,
-                            attachments,
-                        },
-                    });
-                    out.push(to_agent(Reply::Delivered { ticket: ticket.id }, Some(ticket.id)));
+            AgentCommand::Reply { text, attachments } => {
+                match self.ticket_in_hand(agent, &state).await? {
+                    Err(refusal) => out = refuse(refusal),
+                    Ok(ticket) => {
+                        let entry = NewEntry {
+                            attachments: attachments.clone(),
+                            ..NewEntry::text(Author::Agent(agent), text.clone())
+                        };
+                        self.store.append(ticket.id, entry).await?;
+                        let language = self.user_language(&ticket).await?;
+                        out.push(Outgoing {
+                            to: Recipient::User(ticket.user.id),
+                            ticket: Some(ticket.id),
+                            language,
+                            reply: Reply::FromAgent {
+                                alias: self.staff.alias(agent),
+                                text,
+                                attachments,
+                            },
+                        });
+                        out.push(to_agent(
+                            Reply::Delivered { ticket: ticket.id },
+                            Some(ticket.id),
+                        ));
+                    }
                 }
-            },
+            }
             AgentCommand::Faq(entry_id) => {
                 let knowledge = self.knowledge();
                 if knowledge.faq.entry(&entry_id).is_none() {
@@ -494,8 +543,13 @@ impl Desk {
                         Ok(ticket) => {
                             let language = self.user_language(&ticket).await?;
                             let entry = knowledge.faq.entry(&entry_id).expect("checked above");
-                            let text = format!("[FAQ {entry_id}] {}", knowledge.faq.answer(entry, &language));
-                            self.store.append(ticket.id, NewEntry::text(Author::Agent(agent), text)).await?;
+                            let text = format!(
+                                "[FAQ {entry_id}] {}",
+                                knowledge.faq.answer(entry, &language)
+                            );
+                            self.store
+                                .append(ticket.id, NewEntry::text(Author::Agent(agent), text))
+                                .await?;
                             out.push(Outgoing {
                                 to: Recipient::User(ticket.user.id),
                                 ticket: Some(ticket.id),
@@ -505,7 +559,10 @@ impl Desk {
                                     entry_id,
                                 },
                             });
-                            out.push(to_agent(Reply::Delivered { ticket: ticket.id }, Some(ticket.id)));
+                            out.push(to_agent(
+                                Reply::Delivered { ticket: ticket.id },
+                                Some(ticket.id),
+                            ));
                         }
                     }
                 }
@@ -518,8 +575,16 @@ impl Desk {
                         Err(refusal) => out = refuse(refusal),
                         Ok(ticket) => {
                             let text = format!("linked to FAQ entry `{entry_id}` by agent {agent}");
-                            self.store.append(ticket.id, NewEntry::text(Author::System, text)).await?;
-                            out.push(to_agent(Reply::Linked { ticket: ticket.id, entry_id }, Some(ticket.id)));
+                            self.store
+                                .append(ticket.id, NewEntry::text(Author::System, text))
+                                .await?;
+                            out.push(to_agent(
+                                Reply::Linked {
+                                    ticket: ticket.id,
+                                    entry_id,
+                                },
+                                Some(ticket.id),
+                            ));
                         }
                     }
                 }
@@ -528,7 +593,10 @@ impl Desk {
                 Err(refusal) => out = refuse(refusal),
                 Ok(ticket) => {
                     self.store.add_note(ticket.id, agent, &text).await?;
-                    out.push(to_agent(Reply::NoteAdded { ticket: ticket.id }, Some(ticket.id)));
+                    out.push(to_agent(
+                        Reply::NoteAdded { ticket: ticket.id },
+                        Some(ticket.id),
+                    ));
                 }
             },
             AgentCommand::Transfer(to) => {
@@ -540,10 +608,11 @@ impl Desk {
                         Ok(ticket) => {
                             self.store.transfer(ticket.id, to).await?;
                             state.in_hand = None;
-                            let mut to_state: AgentState = match self.store.load_state(&agent_key(to)).await? {
-                                Some(v) => serde_json::from_value(v).unwrap_or_default(),
-                                None => AgentState::default(),
-                            };
+                            let mut to_state: AgentState =
+                                match self.store.load_state(&agent_key(to)).await? {
+                                    Some(v) => serde_json::from_value(v).unwrap_or_default(),
+                                    None => AgentState::default(),
+                                };
                             to_state.in_hand = Some(ticket.id);
                             self.store
                                 .save_state(&agent_key(to), &serde_json::to_value(&to_state)?)
@@ -569,14 +638,21 @@ impl Desk {
             }
             AgentCommand::Close(id) => {
                 let target = match id {
-                    Some(id) => self.store.ticket(id).await?.ok_or(Refusal::NoSuchTicket(id)),
+                    Some(id) => self
+                        .store
+                        .ticket(id)
+                        .await?
+                        .ok_or(Refusal::NoSuchTicket(id)),
                     None => self.ticket_in_hand(agent, &state).await?,
                 };
                 match target {
                     Err(refusal) => out = refuse(refusal),
-                    Ok(ticket) if !ticket.status.is_open() => out = refuse(Refusal::NotOpen { ticket: ticket.id }),
+                    Ok(ticket) if !ticket.status.is_open() => {
+                        out = refuse(Refusal::NotOpen { ticket: ticket.id })
+                    }
                     Ok(ticket)
-                        if ticket.agent.is_some_and(|a| a != agent) && !self.staff.is_admin(agent) =>
+                        if ticket.agent.is_some_and(|a| a != agent)
+                            && !self.staff.is_admin(agent) =>
                     {
                         out = refuse(Refusal::NotYours { ticket: ticket.id })
                     }
@@ -586,7 +662,10 @@ impl Desk {
                             state.in_hand = None;
                         }
                         out.extend(self.closed(&ticket).await?);
-                        out.push(to_agent(Reply::ClosedByAgent { ticket: ticket.id }, Some(ticket.id)));
+                        out.push(to_agent(
+                            Reply::ClosedByAgent { ticket: ticket.id },
+                            Some(ticket.id),
+                        ));
                     }
                 }
             }
@@ -599,7 +678,11 @@ impl Desk {
     }
 
     /// The ticket the agent's text goes to; it must be open and theirs.
-    async fn ticket_in_hand(&self, agent: AgentId, state: &AgentState) -> Result<Result<Ticket, Refusal>> {
+    async fn ticket_in_hand(
+        &self,
+        agent: AgentId,
+        state: &AgentState,
+    ) -> Result<Result<Ticket, Refusal>> {
         let Some(id) = state.in_hand else {
             return Ok(Err(Refusal::NoTicketInHand));
         };
@@ -617,7 +700,9 @@ impl Desk {
 
     async fn user_language(&self, ticket: &Ticket) -> Result<String> {
         let conversation = self.conversation(ticket.user.id).await?;
-        Ok(conversation.language.unwrap_or_else(|| ticket.user.language.clone()))
+        Ok(conversation
+            .language
+            .unwrap_or_else(|| ticket.user.language.clone()))
     }
 
     async fn claimed(&self, agent: AgentId, ticket: &Ticket) -> Result<Vec<Outgoing>> {
@@ -664,7 +749,10 @@ impl Desk {
         let mut conversation = self.conversation(user).await?;
         let effects = engine.ticket_closed(&mut conversation, ticket.id);
         self.save_conversation(user, &conversation).await?;
-        let language = conversation.language.clone().unwrap_or_else(|| ticket.user.language.clone());
+        let language = conversation
+            .language
+            .clone()
+            .unwrap_or_else(|| ticket.user.language.clone());
         Ok(effects
             .into_iter()
             .filter_map(|effect| match effect {
@@ -680,7 +768,6 @@ impl Desk {
     }
 }
 
-
 fn queue_lines(tickets: Vec<Ticket>) -> Vec<QueueLine> {
     let now = Utc::now();
     tickets
@@ -693,4 +780,15 @@ fn queue_lines(tickets: Vec<Ticket>) -> Vec<QueueLine> {
             waiting_minutes: (now - t.opened_at).num_minutes(),
         })
         .collect()
+}
+
+fn input_kind(input: &crate::engine::UserInput) -> &'static str {
+    use crate::engine::UserInput;
+    match input {
+        UserInput::Text(_) => "text",
+        UserInput::Command(_) => "command",
+        UserInput::Button(_) => "button",
+        UserInput::Attachment { .. } => "attachment",
+        UserInput::Unsupported => "unsupported",
+    }
 }
