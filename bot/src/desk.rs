@@ -574,10 +574,7 @@ impl Desk {
                     match self.ticket_in_hand(agent, &state).await? {
                         Err(refusal) => out = refuse(refusal),
                         Ok(ticket) => {
-                            let text = format!("linked to FAQ entry `{entry_id}` by agent {agent}");
-                            self.store
-                                .append(ticket.id, NewEntry::text(Author::System, text))
-                                .await?;
+                            self.store.record_link(ticket.id, &entry_id, agent).await?;
                             out.push(to_agent(
                                 Reply::Linked {
                                     ticket: ticket.id,

@@ -14,6 +14,7 @@
 //! `synchronous=FULL` in WAL mode, Postgres commits synchronously.
 
 mod common;
+mod insights;
 mod postgres;
 mod rows;
 mod sqlite;
