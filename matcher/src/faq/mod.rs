@@ -16,3 +16,4 @@ mod validate;
 
 pub use load::{load, load_str};
 pub use model::*;
+pub use raw::json_schema;

@@ -7,10 +7,17 @@
 //! useful place, collected with all the others, instead of stopping the
 //! parse. What serde cannot recover from (a syntax error, an unknown field,
 //! a value of the wrong shape) stops this file only.
+//!
+//! The same structs give the JSON Schema of a FAQ file ([`json_schema`]) for
+//! editors: the `schemars` attributes say what the schema needs that serde
+//! does not (required fields, id and language patterns, descriptions). The
+//! schema checks one file's shape; rules across files (unique ids, known
+//! categories, an answer in the default language) stay with `helpdesk check`.
 
 use std::fmt;
 use std::marker::PhantomData;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 use serde_saphyr::{Location, Spanned};
@@ -20,13 +27,38 @@ use serde_saphyr::{Location, Spanned};
 pub(super) type Text = Spanned<Option<String>>;
 
 /// The top level of a FAQ file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(
+    title = "helpdesk FAQ file",
+    description = "One FAQ file of helpdesk (a folder's *.yaml files are merged). Format: shared/faq-format.md; `helpdesk check` validates across files."
+)]
 pub(super) struct RawFile {
+    #[schemars(
+        with = "u64",
+        range(min = 1, max = 1),
+        description = "The format version; 1 is the only one so far."
+    )]
     pub version: Option<Spanned<u64>>,
+    #[schemars(
+        with = "Option<LanguageCode>",
+        description = "Answers fall back to this language. Required in at least one file of a folder, and the same wherever it appears."
+    )]
     pub default_language: Option<Spanned<String>>,
+    #[schemars(
+        with = "Option<Vec<RawCategory>>",
+        description = "Categories for the browse menu; entries of any file may use them."
+    )]
     pub categories: Option<Vec<Spanned<RawCategory>>>,
+    #[schemars(
+        with = "Option<Vec<TextList>>",
+        description = "Groups of terms that match each other, e.g. [提币, 提现, withdraw]."
+    )]
     pub synonyms: Option<Vec<Spanned<TextList>>>,
+    #[schemars(
+        with = "Option<Vec<RawEntry>>",
+        description = "The questions and their answers."
+    )]
     pub entries: Option<Vec<Spanned<RawEntry>>>,
 }
 
@@ -39,21 +71,52 @@ const FILE_FIELDS: &[&str] = &[
     "entries",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Category")]
 pub(super) struct RawCategory {
+    #[schemars(
+        with = "Id",
+        description = "Unique across all files; entries name it in `category`."
+    )]
     pub id: Option<Spanned<String>>,
+    #[schemars(
+        with = "Option<LangMap<Text>>",
+        description = "The category's name per language, e.g. { zh: 充值, en: Deposits }."
+    )]
     pub title: Option<Spanned<LangMap<Text>>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "Entry")]
 pub(super) struct RawEntry {
+    #[schemars(
+        with = "Id",
+        description = "Unique across all files; [a-z0-9_-]+ (agents type it in /faq ID and /link ID)."
+    )]
     pub id: Option<Spanned<String>>,
+    #[schemars(
+        with = "Option<Id>",
+        description = "A category id from `categories` (of any file)."
+    )]
     pub category: Option<Spanned<String>>,
+    #[schemars(
+        with = "LangMap<TextList>",
+        description = "Ways users ask it, per language: at least one question in one language."
+    )]
     pub questions: Option<Spanned<LangMap<TextList>>>,
+    #[schemars(description = "Extra terms that point to this entry.")]
     pub keywords: Option<TextList>,
+    #[schemars(
+        with = "LangMap<Text>",
+        description = "The answer per language, plain text; one in the default language is required."
+    )]
     pub answer: Option<Spanned<LangMap<Text>>>,
+    #[schemars(
+        with = "Option<bool>",
+        description = "true: answer AND open an urgent ticket (e.g. a stolen account)."
+    )]
     pub escalate: Option<Spanned<bool>>,
 }
 
@@ -122,6 +185,117 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for LangMap<T> {
         }
 
         deserializer.deserialize_any(Visitor(PhantomData))
+    }
+}
+
+/// An entry or category id, for the schema only.
+struct Id;
+
+impl JsonSchema for Id {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Id".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^[a-z0-9_-]+$" })
+    }
+}
+
+/// A language code (`zh`, `en`, `pt-br`), for the schema only.
+struct LanguageCode;
+
+/// `validate::is_language_code` as a regular expression.
+const LANGUAGE_CODE_PATTERN: &str = "^[a-z]{2,3}(-[a-z0-9]+)*$";
+
+impl JsonSchema for LanguageCode {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "LanguageCode".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": LANGUAGE_CODE_PATTERN })
+    }
+}
+
+impl JsonSchema for TextList {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TextList".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "array", "items": { "type": "string", "minLength": 1 } })
+    }
+}
+
+/// One text (an answer, a title).
+impl JsonSchema for LangMap<Text> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TextPerLanguage".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": { "pattern": LANGUAGE_CODE_PATTERN },
+            "additionalProperties": { "type": "string", "minLength": 1 }
+        })
+    }
+}
+
+/// Several texts (questions).
+impl JsonSchema for LangMap<TextList> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TextsPerLanguage".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": { "pattern": LANGUAGE_CODE_PATTERN },
+            "additionalProperties": generator.subschema_for::<TextList>()
+        })
+    }
+}
+
+/// The JSON Schema (draft 07, which editors support best) of one FAQ file,
+/// derived from the structs the loader reads, so it cannot drift from them.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    let schema = generator.into_root_schema_for::<RawFile>();
+    let mut value = serde_json::to_value(schema).expect("a schema is plain JSON");
+    without_null(&mut value);
+    value
+}
+
+/// Optional fields come out as "this or null"; an empty YAML value is no
+/// more welcome than a missing one, so the schema says only "this".
+fn without_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".to_owned(), only);
+                }
+            }
+            if let Some(Value::Array(choices)) = map.get_mut("anyOf") {
+                choices.retain(|c| c.get("type").is_none_or(|t| t != "null"));
+                if choices.len() == 1 {
+                    let only = choices.remove(0);
+                    map.remove("anyOf");
+                    if let Value::Object(inner) = only {
+                        map.extend(inner);
+                    }
+                }
+            }
+            map.values_mut().for_each(without_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_null),
+        _ => {}
     }
 }
 
@@ -309,6 +483,20 @@ mod tests {
 
     fn error(text: &str) -> SyntaxError {
         parse(text).expect_err("should not parse")
+    }
+
+    #[test]
+    fn the_schema_names_required_fields_and_refuses_unknown_ones() {
+        let schema = json_schema();
+        assert_eq!(schema["required"], serde_json::json!(["version"]));
+        assert_eq!(schema["additionalProperties"], false);
+        let entry = &schema["definitions"]["Entry"];
+        assert_eq!(
+            entry["required"],
+            serde_json::json!(["id", "questions", "answer"])
+        );
+        assert_eq!(entry["additionalProperties"], false);
+        assert!(!schema.to_string().contains("null"), "{schema:#}");
     }
 
     #[test]
