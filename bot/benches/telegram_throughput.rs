@@ -128,14 +128,21 @@ async fn measure(variant: &str, options: &Options) -> Result {
     // Warm up: one question per chat, until every chat got its answer.
     let base = 900_000_000;
     let people: Vec<Person> = (0..options.chats)
-        .map(|i| Person::new(base + i as i64, "User", if i % 2 == 0 { "zh" } else { "en" }))
+        .map(|i| {
+            Person::new(
+                base + i as i64,
+                "User",
+                if i % 2 == 0 { "zh" } else { "en" },
+            )
+        })
         .collect();
     for (i, person) in people.iter().enumerate() {
         fake.user_says(person, QUESTIONS[i % QUESTIONS.len()]);
     }
     for person in &people {
         assert!(
-            fake.wait_for_delivered(person.id, 1, Duration::from_secs(120)).await,
+            fake.wait_for_delivered(person.id, 1, Duration::from_secs(120))
+                .await,
             "{variant}: the bot did not answer the warm-up"
         );
     }
@@ -153,7 +160,8 @@ async fn measure(variant: &str, options: &Options) -> Result {
                 let sent = Instant::now();
                 fake.user_says(&person, QUESTIONS[(i + k + 1) % QUESTIONS.len()]);
                 assert!(
-                    fake.wait_for_delivered(person.id, before + 1, Duration::from_secs(120)).await,
+                    fake.wait_for_delivered(person.id, before + 1, Duration::from_secs(120))
+                        .await,
                     "no answer"
                 );
                 latencies.push(sent.elapsed());
@@ -236,7 +244,9 @@ async fn helpdesk_bot(api: &str, stop: tokio::sync::oneshot::Receiver<()>) {
         ..Default::default()
     };
     let launch = bot::telegram::Launch::new(TOKEN).with_api_url(api).unwrap();
-    let running = bot::telegram::start(&settings, launch).await.expect("the bot starts");
+    let running = bot::telegram::start(&settings, launch)
+        .await
+        .expect("the bot starts");
     let _ = stop.await;
     running.stop().await.unwrap();
 }

@@ -54,7 +54,11 @@ impl Call {
     /// Callback data of every inline button, row by row.
     pub fn buttons(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(rows) = self.body.pointer("/reply_markup/inline_keyboard").and_then(Value::as_array) {
+        if let Some(rows) = self
+            .body
+            .pointer("/reply_markup/inline_keyboard")
+            .and_then(Value::as_array)
+        {
             for row in rows {
                 for button in row.as_array().into_iter().flatten() {
                     if let Some(data) = button.get("callback_data").and_then(Value::as_str) {
@@ -133,7 +137,11 @@ pub fn group_chat(id: i64) -> Value {
 }
 
 fn chat_json(id: i64) -> Value {
-    if id > 0 { private_chat(id) } else { group_chat(id) }
+    if id > 0 {
+        private_chat(id)
+    } else {
+        group_chat(id)
+    }
 }
 
 pub struct FakeBotApi {
@@ -159,7 +167,9 @@ impl FakeBotApi {
         let app = Router::new()
             .route("/{bot}/{method}", axum::routing::post(handle))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding the fake Bot API");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding the fake Bot API");
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -257,7 +267,14 @@ impl FakeBotApi {
     }
 
     /// Someone posts a photo in a forum topic.
-    pub fn group_sends_photo(&self, group: i64, thread: i64, from: &Person, file_id: &str, caption: &str) -> i64 {
+    pub fn group_sends_photo(
+        &self,
+        group: i64,
+        thread: i64,
+        from: &Person,
+        file_id: &str,
+        caption: &str,
+    ) -> i64 {
         let content = json!({
             "photo": photo(file_id),
             "caption": caption,
@@ -322,7 +339,9 @@ impl FakeBotApi {
 
     /// The next call of `method` is refused with a 429 and `retry_after`.
     pub fn refuse_next(&self, method: &str, retry_after: u32) {
-        self.lock().faults.push((method.to_lowercase(), retry_after));
+        self.lock()
+            .faults
+            .push((method.to_lowercase(), retry_after));
     }
 
     // -------------------------------------------------------------- calls
@@ -334,7 +353,12 @@ impl FakeBotApi {
     /// Successful calls of `method` (lower case).
     pub fn calls_of(&self, method: &str) -> Vec<Call> {
         let method = method.to_lowercase();
-        self.lock().calls.iter().filter(|c| c.method == method && c.ok).cloned().collect()
+        self.lock()
+            .calls
+            .iter()
+            .filter(|c| c.method == method && c.ok)
+            .cloned()
+            .collect()
     }
 
     /// Messages (texts and copies) that reached `chat`, in order.
@@ -343,17 +367,29 @@ impl FakeBotApi {
             .calls
             .iter()
             .filter(|c| c.ok && c.chat() == Some(chat))
-            .filter(|c| matches!(c.method.as_str(), "sendmessage" | "copymessage" | "sendphoto"))
+            .filter(|c| {
+                matches!(
+                    c.method.as_str(),
+                    "sendmessage" | "copymessage" | "sendphoto"
+                )
+            })
             .cloned()
             .collect()
     }
 
     pub fn texts_to(&self, chat: i64) -> Vec<String> {
-        self.sent_to(chat).iter().map(|c| c.text().to_owned()).collect()
+        self.sent_to(chat)
+            .iter()
+            .map(|c| c.text().to_owned())
+            .collect()
     }
 
     pub fn pushed_at(&self, update_id: i64) -> Option<Instant> {
-        self.lock().pushed_at.iter().find(|(id, _)| *id == update_id).map(|(_, at)| *at)
+        self.lock()
+            .pushed_at
+            .iter()
+            .find(|(id, _)| *id == update_id)
+            .map(|(_, at)| *at)
     }
 
     /// Updates not yet confirmed by the bot.
@@ -363,18 +399,23 @@ impl FakeBotApi {
 
     /// Waits (up to 10 s) until `done` holds for the calls so far.
     pub async fn wait_for(&self, what: &str, done: impl Fn(&[Call]) -> bool) -> Vec<Call> {
-        self.wait_for_within(what, Duration::from_secs(10), done).await
+        self.wait_for_within(what, Duration::from_secs(10), done)
+            .await
     }
 
-    pub async fn wait_for_within(&self, what: &str, limit: Duration, done: impl Fn(&[Call]) -> bool) -> Vec<Call> {
+    pub async fn wait_for_within(
+        &self,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&[Call]) -> bool,
+    ) -> Vec<Call> {
         let deadline = Instant::now() + limit;
         loop {
             let notified = self.shared.call_made.notified();
-            {
-                let inner = self.lock();
-                if done(&inner.calls) {
-                    return inner.calls.clone();
-                }
+            // A snapshot: `done` may look at the fake itself.
+            let calls = self.lock().calls.clone();
+            if done(&calls) {
+                return calls;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -384,7 +425,10 @@ impl FakeBotApi {
                     .filter(|c| c.method != "getupdates")
                     .map(|c| format!("{} {}", c.method, c.body))
                     .collect();
-                panic!("timed out waiting for {what}; calls so far:\n{}", calls.join("\n"));
+                panic!(
+                    "timed out waiting for {what}; calls so far:\n{}",
+                    calls.join("\n")
+                );
             }
             let _ = tokio::time::timeout(left.min(Duration::from_millis(50)), notified).await;
         }
@@ -394,15 +438,24 @@ impl FakeBotApi {
     pub async fn wait_for_text(&self, chat: i64, needle: &str) -> Call {
         let calls = self
             .wait_for(&format!("a message with {needle:?} to {chat}"), |calls| {
-                calls.iter().any(|c| is_message_to(c, chat) && c.text().contains(needle))
+                calls
+                    .iter()
+                    .any(|c| is_message_to(c, chat) && c.text().contains(needle))
             })
             .await;
-        calls.into_iter().find(|c| is_message_to(c, chat) && c.text().contains(needle)).unwrap()
+        calls
+            .into_iter()
+            .find(|c| is_message_to(c, chat) && c.text().contains(needle))
+            .unwrap()
     }
 
     /// How many messages reached `chat` so far.
     pub fn delivered_to(&self, chat: i64) -> usize {
-        self.lock().delivered.get(&chat).copied().unwrap_or_default()
+        self.lock()
+            .delivered
+            .get(&chat)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Waits until at least `count` messages reached `chat`; false on timeout.
@@ -433,7 +486,12 @@ impl FakeBotApi {
         loop {
             let (pending, last) = {
                 let inner = self.lock();
-                let last = inner.calls.iter().filter(|c| c.method != "getupdates").map(|c| c.at).max();
+                let last = inner
+                    .calls
+                    .iter()
+                    .filter(|c| c.method != "getupdates")
+                    .map(|c| c.at)
+                    .max();
                 (inner.updates.len(), last)
             };
             let idle = last.is_none_or(|at| at.elapsed() >= quiet);
@@ -447,7 +505,12 @@ impl FakeBotApi {
 }
 
 fn is_message_to(call: &Call, chat: i64) -> bool {
-    call.ok && call.chat() == Some(chat) && matches!(call.method.as_str(), "sendmessage" | "copymessage" | "sendphoto")
+    call.ok
+        && call.chat() == Some(chat)
+        && matches!(
+            call.method.as_str(),
+            "sendmessage" | "copymessage" | "sendphoto"
+        )
 }
 
 pub fn photo(file_id: &str) -> Value {
@@ -462,7 +525,7 @@ pub fn sticker(file_id: &str) -> Value {
 }
 
 pub fn voice(file_id: &str) -> Value {
-    json!({ "file_id": file_id, "file_unique_id": "vo", "duration": 3 })
+    json!({ "file_id": file_id, "file_unique_id": "vo", "duration": 3, "mime_type": "audio/ogg" })
 }
 
 fn ok(result: Value) -> Response {
@@ -470,29 +533,73 @@ fn ok(result: Value) -> Response {
 }
 
 fn error(status: StatusCode, description: &str, parameters: Option<Value>) -> Response {
-    let mut body = json!({ "ok": false, "error_code": status.as_u16(), "description": description });
+    let mut body =
+        json!({ "ok": false, "error_code": status.as_u16(), "description": description });
     if let Some(parameters) = parameters {
         body["parameters"] = parameters;
     }
     (status, axum::Json(body)).into_response()
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, Path((bot, method)): Path<(String, String)>, body: Bytes) -> Response {
+/// The fields of a `multipart/form-data` body (teloxide sends requests
+/// that may carry a file, like `setWebhook`, this way), as a JSON object.
+fn multipart_fields(content_type: &str, body: &[u8]) -> Value {
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return json!({});
+    };
+    let boundary = format!("--{}", boundary.trim_matches('"'));
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text.split(boundary.as_str()) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|n| n.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        let value = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
+        fields.insert(name.to_owned(), value);
+    }
+    Value::Object(fields)
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    Path((bot, method)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
     if bot.strip_prefix("bot") != Some(shared.token.as_str()) {
         return error(StatusCode::UNAUTHORIZED, "Unauthorized", None);
     }
     let method = method.to_lowercase();
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let body: Value = if body.is_empty() {
         json!({})
+    } else if content_type.starts_with("multipart/form-data") {
+        multipart_fields(content_type, &body)
     } else {
-        serde_json::from_slice(&body).unwrap_or_else(|_| json!({ "unparsed": String::from_utf8_lossy(&body) }))
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| json!({ "unparsed": String::from_utf8_lossy(&body) }))
     };
     if method == "getupdates" {
         return get_updates(&shared, body).await;
     }
     let fault = {
         let mut inner = shared.inner.lock().unwrap();
-        let fault = inner.faults.iter().position(|(m, _)| *m == method).map(|i| inner.faults.remove(i));
+        let fault = inner
+            .faults
+            .iter()
+            .position(|(m, _)| *m == method)
+            .map(|i| inner.faults.remove(i));
         inner.calls.push(Call {
             method: method.clone(),
             body: body.clone(),
@@ -531,11 +638,22 @@ async fn handle(State(shared): State<Arc<Shared>>, Path((bot, method)): Path<(St
             me["has_main_web_app"] = json!(false);
             ok(me)
         }
-        "getwebhookinfo" => ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 })),
-        "deletewebhook" | "setwebhook" | "setmycommands" | "answercallbackquery" | "closeforumtopic" | "leavechat"
-        | "deletemessage" | "reopenforumtopic" => ok(json!(true)),
+        "getwebhookinfo" => {
+            ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 }))
+        }
+        "deletewebhook"
+        | "setwebhook"
+        | "setmycommands"
+        | "answercallbackquery"
+        | "closeforumtopic"
+        | "leavechat"
+        | "deletemessage"
+        | "reopenforumtopic" => ok(json!(true)),
         "sendmessage" | "sendphoto" | "senddocument" | "editmessagetext" => {
-            let chat = body.get("chat_id").and_then(Value::as_i64).unwrap_or_default();
+            let chat = body
+                .get("chat_id")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
             let id = match body.get("message_id").and_then(Value::as_i64) {
                 Some(id) if method == "editmessagetext" => id,
                 _ => next_id(|i| &mut i.next_message_id),
@@ -558,7 +676,9 @@ async fn handle(State(shared): State<Arc<Shared>>, Path((bot, method)): Path<(St
         "copymessage" => ok(json!({ "message_id": next_id(|i| &mut i.next_message_id) })),
         "createforumtopic" => {
             let name = body.get("name").cloned().unwrap_or(json!("topic"));
-            ok(json!({ "message_thread_id": next_id(|i| &mut i.next_thread_id), "name": name, "icon_color": 7322096 }))
+            ok(
+                json!({ "message_thread_id": next_id(|i| &mut i.next_thread_id), "name": name, "icon_color": 7322096 }),
+            )
         }
         _ => error(StatusCode::NOT_FOUND, "Not Found: method not found", None),
     }

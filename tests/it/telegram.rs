@@ -123,7 +123,9 @@ struct Scene {
 
 async fn launch(fake: &FakeBotApi, settings: &Settings) -> Running {
     let launch = Launch::new(TOKEN).with_api_url(&fake.url).unwrap();
-    telegram::start(settings, launch).await.expect("the bot starts")
+    telegram::start(settings, launch)
+        .await
+        .expect("the bot starts")
 }
 
 impl Scene {
@@ -167,14 +169,26 @@ impl Scene {
         let card = self
             .fake
             .wait_for("a ticket card in a topic", |calls| {
-                calls.iter().any(|c| c.method == "sendmessage" && c.chat() == Some(STAFF) && c.text().contains("ticket #"))
+                calls.iter().any(|c| {
+                    c.method == "sendmessage"
+                        && c.chat() == Some(STAFF)
+                        && c.text().contains("ticket #")
+                })
             })
             .await
             .into_iter()
             .rev()
-            .find(|c| c.method == "sendmessage" && c.chat() == Some(STAFF) && c.text().contains("ticket #"))
+            .find(|c| {
+                c.method == "sendmessage"
+                    && c.chat() == Some(STAFF)
+                    && c.text().contains("ticket #")
+            })
             .unwrap();
-        let ticket = card.buttons().iter().find_map(|b| b.strip_prefix("claim:").map(|t| t.parse().unwrap())).unwrap();
+        let ticket = card
+            .buttons()
+            .iter()
+            .find_map(|b| b.strip_prefix("claim:").map(|t| t.parse().unwrap()))
+            .unwrap();
         (ticket, card.thread().expect("the card is in a topic"))
     }
 
@@ -189,7 +203,14 @@ impl Scene {
     }
 
     async fn ticket_status(&self, ticket: i64) -> Status {
-        self.running().desk().store().ticket(ticket).await.unwrap().unwrap().status
+        self.running()
+            .desk()
+            .store()
+            .ticket(ticket)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
     }
 }
 
@@ -199,11 +220,19 @@ fn answered(calls: &[Call], query: &str) -> bool {
         .any(|c| c.method == "answercallbackquery" && c.body["callback_query_id"] == json!(query))
 }
 
-async fn press_and_wait(scene: &Scene, who: &Person, chat: i64, thread: Option<i64>, data: &str) -> Call {
+async fn press_and_wait(
+    scene: &Scene,
+    who: &Person,
+    chat: i64,
+    thread: Option<i64>,
+    data: &str,
+) -> Call {
     let query = scene.fake.press(who, chat, thread, data);
     scene
         .fake
-        .wait_for(&format!("the answer to button {data}"), |calls| answered(calls, &query))
+        .wait_for(&format!("the answer to button {data}"), |calls| {
+            answered(calls, &query)
+        })
         .await
         .into_iter()
         .find(|c| c.method == "answercallbackquery" && c.body["callback_query_id"] == json!(query))
@@ -218,15 +247,26 @@ async fn a_user_goes_from_start_to_answers_browsing_and_the_queue_with_every_but
 
     fake.user_says(&user, "/start");
     let welcome = fake.wait_for_text(user.id, "Hello").await;
-    assert!(welcome.text().contains("never ask for your password"), "{}", welcome.text());
+    assert!(
+        welcome.text().contains("never ask for your password"),
+        "{}",
+        welcome.text()
+    );
     assert_eq!(welcome.buttons(), vec!["browse", "human"]);
-    assert!(welcome.body.get("parse_mode").is_none(), "plain text: nothing the FAQ says can break formatting");
+    assert!(
+        welcome.body.get("parse_mode").is_none(),
+        "plain text: nothing the FAQ says can break formatting"
+    );
 
     fake.user_says(&user, "My deposit has not arrived");
     let answer = fake.wait_for_text(user.id, "enough confirmations").await;
     assert_eq!(
         answer.buttons(),
-        vec!["ok:deposit-not-credited", "no:deposit-not-credited", "human"]
+        vec![
+            "ok:deposit-not-credited",
+            "no:deposit-not-credited",
+            "human"
+        ]
     );
     press_and_wait(&scene, &user, user.id, None, "ok:deposit-not-credited").await;
     fake.wait_for_text(user.id, "Glad that helped").await;
@@ -236,7 +276,8 @@ async fn a_user_goes_from_start_to_answers_browsing_and_the_queue_with_every_but
     press_and_wait(&scene, &user, user.id, None, "no:deposit-not-credited").await;
     fake.wait_for("other suggestions or the offer of a human", |calls| {
         calls.iter().any(|c| {
-            c.chat() == Some(user.id) && (c.text().contains("Did you mean") || c.text().contains("Shall I hand you"))
+            c.chat() == Some(user.id)
+                && (c.text().contains("Did you mean") || c.text().contains("Shall I hand you"))
         })
     })
     .await;
@@ -246,18 +287,31 @@ async fn a_user_goes_from_start_to_answers_browsing_and_the_queue_with_every_but
     assert_eq!(categories.buttons(), vec!["cat:deposit", "cat:security"]);
     press_and_wait(&scene, &user, user.id, None, "cat:deposit").await;
     let entries = fake.wait_for_text(user.id, "Deposits").await;
-    assert!(entries.buttons().contains(&"pick:deposit-address".to_owned()), "{:?}", entries.buttons());
+    assert!(
+        entries
+            .buttons()
+            .contains(&"pick:deposit-address".to_owned()),
+        "{:?}",
+        entries.buttons()
+    );
     press_and_wait(&scene, &user, user.id, None, "pick:deposit-address").await;
-    fake.wait_for_text(user.id, "Open Assets and tap Deposit").await;
+    fake.wait_for_text(user.id, "Open Assets and tap Deposit")
+        .await;
 
     fake.user_says(&user, "I want to talk to a human");
-    let queued = fake.wait_for_text(user.id, "handed you to a human agent").await;
-    assert!(queued.text().contains("number 1 in the queue"), "{}", queued.text());
+    let queued = fake
+        .wait_for_text(user.id, "handed you to a human agent")
+        .await;
+    assert!(queued.text().contains("in the queue"), "{}", queued.text());
     fake.user_says(&user, "/cancel");
     fake.wait_for_text(user.id, "left the queue").await;
 
     fake.settle(Duration::from_millis(100)).await;
-    let presses = fake.calls().iter().filter(|c| c.method == "answercallbackquery").count();
+    let presses = fake
+        .calls()
+        .iter()
+        .filter(|c| c.method == "answercallbackquery")
+        .count();
     assert_eq!(presses, 5, "every button press was answered");
     scene.stop().await;
 }
@@ -273,36 +327,78 @@ async fn a_handoff_opens_a_topic_and_relays_text_and_photos_both_ways_until_the_
     let (ticket, thread) = scene.open_ticket_in_topic(&user).await;
     let topic = &fake.calls_of("createForumTopic")[0];
     assert_eq!(topic.body["chat_id"], json!(STAFF));
-    assert_eq!(topic.body["name"], json!(format!("#{ticket} · deposit · Lin")));
+    assert_eq!(
+        topic.body["name"],
+        json!(format!("#{ticket} · deposit · Lin"))
+    );
     let card = &scene.topic_posts(thread)[0];
-    assert_eq!(card.buttons(), vec![format!("claim:{ticket}"), format!("close:{ticket}")]);
-    for context in ["My deposit has not arrived", "candidates: deposit-not-credited", "language: en"] {
-        assert!(card.text().contains(context), "the card shows {context:?}: {}", card.text());
+    assert_eq!(
+        card.buttons(),
+        vec![format!("claim:{ticket}"), format!("close:{ticket}")]
+    );
+    for context in [
+        "My deposit has not arrived",
+        "candidates: deposit-not-credited",
+        "language: en",
+    ] {
+        assert!(
+            card.text().contains(context),
+            "the card shows {context:?}: {}",
+            card.text()
+        );
     }
-    fake.wait_for_text(user.id, "number 1 in the queue").await;
+    fake.wait_for_text(user.id, "in the queue").await;
     press_and_wait(&scene, &user, user.id, None, "skip").await;
     fake.wait_for_text(user.id, "noted").await;
 
     // Alice claims with the card's button: the card says so, the user hears.
-    let answer = press_and_wait(&scene, &alice(), STAFF, Some(thread), &format!("claim:{ticket}")).await;
-    assert!(answer.body.get("text").is_none(), "no refusal: {}", answer.body);
+    let answer = press_and_wait(
+        &scene,
+        &alice(),
+        STAFF,
+        Some(thread),
+        &format!("claim:{ticket}"),
+    )
+    .await;
+    assert!(
+        answer.body.get("text").is_none(),
+        "no refusal: {}",
+        answer.body
+    );
     let edited = fake
-        .wait_for("the card marked as claimed", |calls| calls.iter().any(|c| c.method == "editmessagetext"))
+        .wait_for("the card marked as claimed", |calls| {
+            calls.iter().any(|c| c.method == "editmessagetext")
+        })
         .await
         .into_iter()
         .find(|c| c.method == "editmessagetext")
         .unwrap();
-    assert!(edited.text().contains("claimed by Alice"), "{}", edited.text());
+    assert!(
+        edited.text().contains("claimed by Alice"),
+        "{}",
+        edited.text()
+    );
     assert_eq!(edited.buttons(), vec![format!("close:{ticket}")]);
-    fake.wait_for_text(user.id, "Alice from support has joined").await;
+    fake.wait_for_text(user.id, "Alice from support has joined")
+        .await;
 
     // Text both ways.
-    fake.group_says(STAFF, Some(thread), &alice(), "Could you send a screenshot?");
-    let relayed = fake.wait_for_text(user.id, "Could you send a screenshot?").await;
+    fake.group_says(
+        STAFF,
+        Some(thread),
+        &alice(),
+        "Could you send a screenshot?",
+    );
+    let relayed = fake
+        .wait_for_text(user.id, "Could you send a screenshot?")
+        .await;
     assert_eq!(relayed.text(), "Alice: Could you send a screenshot?");
     fake.user_says(&user, "I sent 100 USDT yesterday");
     fake.wait_for("the user's text in the topic", |_| {
-        scene.topic_posts(thread).iter().any(|c| c.text().contains("I sent 100 USDT yesterday"))
+        scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("I sent 100 USDT yesterday"))
     })
     .await;
 
@@ -310,7 +406,10 @@ async fn a_handoff_opens_a_topic_and_relays_text_and_photos_both_ways_until_the_
     let photo_message = fake.user_sends_photo(&user, "user-photo-1", Some("here it is"));
     let copied = fake
         .wait_for("the user's photo copied into the topic", |_| {
-            scene.topic_posts(thread).iter().any(|c| c.method == "copymessage")
+            scene
+                .topic_posts(thread)
+                .iter()
+                .any(|c| c.method == "copymessage")
         })
         .await
         .into_iter()
@@ -320,7 +419,8 @@ async fn a_handoff_opens_a_topic_and_relays_text_and_photos_both_ways_until_the_
     assert_eq!(copied.body["message_id"], json!(photo_message));
     assert_eq!(copied.body["message_thread_id"], json!(thread));
     assert!(copied.text().contains("here it is"), "{}", copied.body);
-    let agent_photo = fake.group_sends_photo(STAFF, thread, &alice(), "agent-photo-1", "Like this one?");
+    let agent_photo =
+        fake.group_sends_photo(STAFF, thread, &alice(), "agent-photo-1", "Like this one?");
     let copied = fake.wait_for_text(user.id, "Like this one?").await;
     assert_eq!(copied.method, "copymessage");
     assert_eq!(copied.body["from_chat_id"], json!(STAFF));
@@ -332,17 +432,29 @@ async fn a_handoff_opens_a_topic_and_relays_text_and_photos_both_ways_until_the_
     let before = fake.sent_to(user.id).len();
     fake.group_says(STAFF, Some(thread), &alice(), "/note the user seems legit");
     fake.wait_for("the note acknowledged", |_| {
-        scene.topic_posts(thread).iter().any(|c| c.text().contains("Note added"))
+        scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("Note added"))
     })
     .await;
     fake.settle(Duration::from_millis(100)).await;
-    assert_eq!(fake.sent_to(user.id).len(), before, "the user never sees a note");
+    assert_eq!(
+        fake.sent_to(user.id).len(),
+        before,
+        "the user never sees a note"
+    );
     fake.group_says(STAFF, Some(thread), &alice(), "/faq deposit-address");
-    let faq = fake.wait_for_text(user.id, "Open Assets and tap Deposit").await;
+    let faq = fake
+        .wait_for_text(user.id, "Open Assets and tap Deposit")
+        .await;
     assert!(faq.text().starts_with("Alice: "), "{}", faq.text());
     fake.group_says(STAFF, Some(thread), &alice(), "/link deposit-address");
     fake.wait_for("the link recorded", |_| {
-        scene.topic_posts(thread).iter().any(|c| c.text().contains("should have answered"))
+        scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("should have answered"))
     })
     .await;
 
@@ -351,28 +463,57 @@ async fn a_handoff_opens_a_topic_and_relays_text_and_photos_both_ways_until_the_
     let rating = fake.wait_for_text(user.id, "How would you rate").await;
     assert_eq!(
         rating.buttons(),
-        (1..=5).map(|s| format!("rate:{ticket}:{s}")).collect::<Vec<_>>()
+        (1..=5)
+            .map(|s| format!("rate:{ticket}:{s}"))
+            .collect::<Vec<_>>()
     );
     let closed = fake
-        .wait_for("the topic closed", |calls| calls.iter().any(|c| c.method == "closeforumtopic"))
+        .wait_for("the topic closed", |calls| {
+            calls.iter().any(|c| c.method == "closeforumtopic")
+        })
         .await
         .into_iter()
         .find(|c| c.method == "closeforumtopic")
         .unwrap();
     assert_eq!(closed.body["message_thread_id"], json!(thread));
     press_and_wait(&scene, &user, user.id, None, &format!("rate:{ticket}:5")).await;
-    fake.wait_for_text(user.id, "Thank you for your rating (5/5)").await;
+    fake.wait_for_text(user.id, "Thank you for your rating (5/5)")
+        .await;
     fake.wait_for("the rating shown to staff", |_| {
-        scene.topic_posts(thread).iter().any(|c| c.text().contains("rated 5/5"))
+        scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("rated 5/5"))
     })
     .await;
 
-    let stored = scene.running().desk().store().ticket(ticket).await.unwrap().unwrap();
+    let stored = scene
+        .running()
+        .desk()
+        .store()
+        .ticket(ticket)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.status, Status::Closed);
     assert_eq!(stored.rating.map(|r| r.score), Some(5));
-    let transcript = scene.running().desk().store().transcript(ticket).await.unwrap();
-    assert!(transcript.iter().any(|e| e.attachments.iter().any(|a| a.file_id == "user-photo-1" && a.kind == "photo")));
-    assert!(transcript.iter().any(|e| e.attachments.iter().any(|a| a.file_id == "agent-photo-1")));
+    let transcript = scene
+        .running()
+        .desk()
+        .store()
+        .transcript(ticket)
+        .await
+        .unwrap();
+    assert!(transcript.iter().any(|e| {
+        e.attachments
+            .iter()
+            .any(|a| a.file_id == "user-photo-1" && a.kind == "photo")
+    }));
+    assert!(
+        transcript
+            .iter()
+            .any(|e| e.attachments.iter().any(|a| a.file_id == "agent-photo-1"))
+    );
     assert_eq!(fake.calls_of("createForumTopic").len(), 1);
     scene.stop().await;
 }
@@ -386,24 +527,36 @@ async fn without_a_forum_group_agents_work_from_private_chats() {
     fake.user_says(&user, "/human");
     for agent in [ALICE, BOB, ADMIN] {
         let card = fake.wait_for_text(agent, "ticket #1").await;
-        assert_eq!(card.buttons(), vec!["claim:1", "close:1"], "every agent sees the new ticket");
+        assert_eq!(
+            card.buttons(),
+            vec!["claim:1", "close:1"],
+            "every agent sees the new ticket"
+        );
     }
     fake.user_says(&Person::new(5002, "Wei", "zh"), "我要转人工");
+    fake.wait_for_text(ALICE, "ticket #2").await;
 
     fake.user_says(&alice(), "/queue");
     let queue = fake.wait_for_text(ALICE, "2 waiting").await;
-    assert!(queue.text().contains("#1") && queue.text().contains("#2"), "{}", queue.text());
+    assert!(
+        queue.text().contains("#1") && queue.text().contains("#2"),
+        "{}",
+        queue.text()
+    );
     fake.user_says(&alice(), "/claim 1");
     fake.wait_for_text(ALICE, "You claimed ticket #1").await;
     fake.wait_for_text(BOB, "#1 claimed by Alice").await;
-    fake.wait_for_text(user.id, "Alice from support has joined").await;
+    fake.wait_for_text(user.id, "Alice from support has joined")
+        .await;
 
     fake.user_says(&user, "my UID is 12345678");
     fake.wait_for_text(ALICE, "my UID is 12345678").await;
     let voice_message = fake.user_sends(&user, json!({ "voice": voice("voice-1") }));
     let copied = fake
         .wait_for("the voice message copied to Alice", |calls| {
-            calls.iter().any(|c| c.method == "copymessage" && c.chat() == Some(ALICE))
+            calls
+                .iter()
+                .any(|c| c.method == "copymessage" && c.chat() == Some(ALICE))
         })
         .await
         .into_iter()
@@ -412,19 +565,27 @@ async fn without_a_forum_group_agents_work_from_private_chats() {
     assert_eq!(copied.body["message_id"], json!(voice_message));
     fake.user_sends(&user, json!({ "sticker": sticker("sticker-1") }));
     fake.wait_for("the sticker copied to Alice", |calls| {
-        calls.iter().filter(|c| c.method == "copymessage" && c.chat() == Some(ALICE)).count() == 2
+        calls
+            .iter()
+            .filter(|c| c.method == "copymessage" && c.chat() == Some(ALICE))
+            .count()
+            == 2
     })
     .await;
 
     fake.user_says(&alice(), "Thanks, checking now");
-    assert_eq!(fake.wait_for_text(user.id, "checking now").await.text(), "Alice: Thanks, checking now");
+    assert_eq!(
+        fake.wait_for_text(user.id, "checking now").await.text(),
+        "Alice: Thanks, checking now"
+    );
     fake.wait_for_text(ALICE, "sent to #1").await;
 
     fake.user_says(&alice(), &format!("/transfer {BOB}"));
     fake.wait_for_text(BOB, "You claimed ticket #1").await;
     fake.wait_for_text(ALICE, "#1 claimed by Bob").await;
     fake.user_says(&bob(), "Bob here, taking over");
-    fake.wait_for_text(user.id, "Bob: Bob here, taking over").await;
+    fake.wait_for_text(user.id, "Bob: Bob here, taking over")
+        .await;
     fake.user_says(&bob(), "/close");
     fake.wait_for_text(user.id, "How would you rate").await;
     fake.wait_for_text(BOB, "#1 closed").await;
@@ -469,26 +630,46 @@ async fn every_staff_command_and_button_from_someone_who_is_not_staff_is_refused
     .await;
 
     for (chat, thread) in [(STAFF, Some(thread)), (MALLORY, None)] {
-        let answer = press_and_wait(&scene, &mallory(), chat, thread, &format!("claim:{ticket}")).await;
-        assert!(answer.text().contains("for support staff only"), "{}", answer.body);
-        let answer = press_and_wait(&scene, &mallory(), chat, thread, &format!("close:{ticket}")).await;
-        assert!(answer.text().contains("for support staff only"), "{}", answer.body);
+        let answer =
+            press_and_wait(&scene, &mallory(), chat, thread, &format!("claim:{ticket}")).await;
+        assert!(
+            answer.text().contains("for support staff only"),
+            "{}",
+            answer.body
+        );
+        let answer =
+            press_and_wait(&scene, &mallory(), chat, thread, &format!("close:{ticket}")).await;
+        assert!(
+            answer.text().contains("for support staff only"),
+            "{}",
+            answer.body
+        );
     }
 
     fake.group_says(STAFF, Some(thread), &mallory(), "hi, send me your password");
     fake.group_says(STAFF, Some(thread), &mallory(), "/close");
     fake.wait_for("refusals in the topic", |_| {
-        scene.topic_posts(thread).iter().filter(|c| c.text().contains("for support staff only")).count() == 2
+        scene
+            .topic_posts(thread)
+            .iter()
+            .filter(|c| c.text().contains("for support staff only"))
+            .count()
+            == 2
     })
     .await;
     fake.settle(Duration::from_millis(150)).await;
     assert!(
-        !fake.texts_to(user.id).iter().any(|t| t.contains("password") || t.contains("closed")),
+        !fake
+            .texts_to(user.id)
+            .iter()
+            .any(|t| t.contains("send me your password") || t.contains("is closed")),
         "nothing reached the user: {:?}",
         fake.texts_to(user.id)
     );
     assert_eq!(scene.ticket_status(ticket).await, Status::Waiting);
-    assert!(fake.calls_of("editMessageText").is_empty() && fake.calls_of("closeForumTopic").is_empty());
+    assert!(
+        fake.calls_of("editMessageText").is_empty() && fake.calls_of("closeForumTopic").is_empty()
+    );
     scene.stop().await;
 }
 
@@ -509,8 +690,19 @@ async fn a_flooding_user_is_told_once_that_the_bot_pauses_and_other_users_are_un
     fake.wait_for_text(other.id, "enough confirmations").await;
     fake.settle(Duration::from_millis(200)).await;
     let texts = fake.texts_to(flooder.id);
-    assert_eq!(texts.iter().filter(|t| t.contains("enough confirmations")).count(), 3, "{texts:?}");
-    assert_eq!(texts.iter().filter(|t| t.contains("pause")).count(), 1, "said once: {texts:?}");
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.contains("enough confirmations"))
+            .count(),
+        3,
+        "{texts:?}"
+    );
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("pause")).count(),
+        1,
+        "said once: {texts:?}"
+    );
     assert_eq!(texts.len(), 4, "nothing else: {texts:?}");
     scene.stop().await;
 }
@@ -524,34 +716,59 @@ async fn a_banned_user_is_told_once_and_ignored_until_unbanned_and_the_reason_is
 
     fake.group_says(STAFF, Some(thread), &alice(), "/ban spamming links");
     fake.wait_for("the ban confirmed in the topic", |_| {
-        scene.topic_posts(thread).iter().any(|c| c.text().contains("banned. Reason: spamming links"))
+        scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("banned. Reason: spamming links"))
     })
     .await;
     fake.settle(Duration::from_millis(100)).await;
     let posts_before = scene.topic_posts(thread).len();
     fake.user_says(&user, "hello?");
     fake.user_says(&user, "anyone?");
-    fake.wait_for_text(user.id, "can no longer use this support chat").await;
+    fake.wait_for_text(user.id, "can no longer use this support chat")
+        .await;
     fake.settle(Duration::from_millis(150)).await;
-    let told = fake.texts_to(user.id).iter().filter(|t| t.contains("no longer")).count();
+    let told = fake
+        .texts_to(user.id)
+        .iter()
+        .filter(|t| t.contains("no longer"))
+        .count();
     assert_eq!(told, 1, "told once");
-    assert_eq!(scene.topic_posts(thread).len(), posts_before, "nothing relayed while banned");
+    assert_eq!(
+        scene.topic_posts(thread).len(),
+        posts_before,
+        "nothing relayed while banned"
+    );
 
     fake.user_says(&bob(), &format!("/ban {ALICE} nope"));
     fake.wait_for_text(BOB, "Staff cannot be banned").await;
     fake.user_says(&bob(), &format!("/unban {}", user.id));
-    fake.wait_for_text(BOB, &format!("User {} is unbanned", user.id)).await;
+    fake.wait_for_text(BOB, &format!("User {} is unbanned", user.id))
+        .await;
     fake.user_says(&user, "back again");
     fake.wait_for("the user's message relayed again", |_| {
-        scene.topic_posts(thread).iter().any(|c| c.text().contains("back again"))
+        scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("back again"))
     })
     .await;
 
     let store = scene.running().desk().store();
-    let record = bot::telegram::abuse::ban_record(store, user.id).await.unwrap();
+    let record = bot::telegram::abuse::ban_record(store, user.id)
+        .await
+        .unwrap();
     assert!(!record.banned);
-    let reasons: Vec<(&bool, &str, i64)> = record.history.iter().map(|e| (&e.banned, e.reason.as_str(), e.by)).collect();
-    assert_eq!(reasons, vec![(&true, "spamming links", ALICE), (&false, "", BOB)]);
+    let reasons: Vec<(&bool, &str, i64)> = record
+        .history
+        .iter()
+        .map(|e| (&e.banned, e.reason.as_str(), e.by))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![(&true, "spamming links", ALICE), (&false, "", BOB)]
+    );
     assert_eq!(scene.ticket_status(ticket).await, Status::Waiting);
     scene.stop().await;
 }
@@ -573,7 +790,10 @@ async fn a_429_is_waited_out_and_the_message_arrives_once_after_the_wait() {
     assert_eq!(attempts.len(), 2, "one refused attempt, one delivery");
     assert!(!attempts[0].ok && attempts[1].ok);
     let waited = attempts[1].at.duration_since(attempts[0].at);
-    assert!(waited >= Duration::from_millis(950), "waited only {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(950),
+        "waited only {waited:?}"
+    );
     assert_eq!(fake.texts_to(user.id).len(), 1, "the message arrived once");
     scene.stop().await;
 }
@@ -583,44 +803,96 @@ async fn a_restart_in_the_middle_of_a_handoff_loses_and_duplicates_nothing() {
     let mut scene = Scene::with_forum().await;
     let user = lin();
     let (ticket, thread) = scene.open_ticket_in_topic(&user).await;
-    press_and_wait(&scene, &alice(), STAFF, Some(thread), &format!("claim:{ticket}")).await;
+    press_and_wait(
+        &scene,
+        &alice(),
+        STAFF,
+        Some(thread),
+        &format!("claim:{ticket}"),
+    )
+    .await;
     scene.fake.wait_for_text(user.id, "has joined").await;
     scene.fake.user_says(&user, "first message");
-    scene.fake.group_says(STAFF, Some(thread), &alice(), "first reply");
+    scene
+        .fake
+        .group_says(STAFF, Some(thread), &alice(), "first reply");
     scene.fake.wait_for_text(user.id, "first reply").await;
     scene
         .fake
         .wait_for("the first message in the topic", |_| {
-            scene.topic_posts(thread).iter().any(|c| c.text().contains("first message"))
+            scene
+                .topic_posts(thread)
+                .iter()
+                .any(|c| c.text().contains("first message"))
         })
         .await;
 
     scene.restart().await;
-    assert_eq!(scene.fake.pending_updates(), 0, "every update was confirmed before stopping");
+    assert_eq!(
+        scene.fake.pending_updates(),
+        0,
+        "every update was confirmed before stopping"
+    );
 
     scene.fake.user_says(&user, "second message");
-    scene.fake.group_says(STAFF, Some(thread), &alice(), "second reply");
+    scene
+        .fake
+        .group_says(STAFF, Some(thread), &alice(), "second reply");
     scene.fake.wait_for_text(user.id, "second reply").await;
     scene
         .fake
         .wait_for("the second message in the same topic", |_| {
-            scene.topic_posts(thread).iter().any(|c| c.text().contains("second message"))
+            scene
+                .topic_posts(thread)
+                .iter()
+                .any(|c| c.text().contains("second message"))
         })
         .await;
     scene.fake.settle(Duration::from_millis(200)).await;
 
-    let topic_texts: Vec<String> = scene.topic_posts(thread).iter().map(|c| c.text().to_owned()).collect();
+    let topic_texts: Vec<String> = scene
+        .topic_posts(thread)
+        .iter()
+        .map(|c| c.text().to_owned())
+        .collect();
     for text in ["first message", "second message"] {
-        assert_eq!(topic_texts.iter().filter(|t| t.contains(text)).count(), 1, "{text}: {topic_texts:?}");
+        assert_eq!(
+            topic_texts.iter().filter(|t| t.contains(text)).count(),
+            1,
+            "{text}: {topic_texts:?}"
+        );
     }
     let user_texts = scene.fake.texts_to(user.id);
     for text in ["first reply", "second reply"] {
-        assert_eq!(user_texts.iter().filter(|t| t.contains(text)).count(), 1, "{text}: {user_texts:?}");
+        assert_eq!(
+            user_texts.iter().filter(|t| t.contains(text)).count(),
+            1,
+            "{text}: {user_texts:?}"
+        );
     }
-    assert_eq!(scene.fake.calls_of("createForumTopic").len(), 1, "the same topic after the restart");
-    let transcript = scene.running().desk().store().transcript(ticket).await.unwrap();
-    for text in ["first message", "second message", "first reply", "second reply"] {
-        assert_eq!(transcript.iter().filter(|e| e.text.contains(text)).count(), 1, "{text} stored once");
+    assert_eq!(
+        scene.fake.calls_of("createForumTopic").len(),
+        1,
+        "the same topic after the restart"
+    );
+    let transcript = scene
+        .running()
+        .desk()
+        .store()
+        .transcript(ticket)
+        .await
+        .unwrap();
+    for text in [
+        "first message",
+        "second message",
+        "first reply",
+        "second reply",
+    ] {
+        assert_eq!(
+            transcript.iter().filter(|e| e.text.contains(text)).count(),
+            1,
+            "{text} stored once"
+        );
     }
     scene.stop().await;
 }
@@ -629,7 +901,9 @@ async fn a_restart_in_the_middle_of_a_handoff_loses_and_duplicates_nothing() {
 async fn post_raw(addr: std::net::SocketAddr, path: &str, secret: Option<&str>, body: &str) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let secret = secret.map(|s| format!("X-Telegram-Bot-Api-Secret-Token: {s}\r\n")).unwrap_or_default();
+    let secret = secret
+        .map(|s| format!("X-Telegram-Bot-Api-Secret-Token: {s}\r\n"))
+        .unwrap_or_default();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{secret}Connection: close\r\n\r\n{body}",
         body.len()
@@ -650,11 +924,17 @@ async fn a_webhook_request_without_the_right_secret_is_refused_with_401() {
         url: "https://bot.example.com/telegram/hook".parse().unwrap(),
         listen: "127.0.0.1:0".parse().unwrap(),
     };
-    let launch = Launch::new(TOKEN).with_api_url(&fake.url).unwrap().with_webhook(webhook);
+    let launch = Launch::new(TOKEN)
+        .with_api_url(&fake.url)
+        .unwrap()
+        .with_webhook(webhook);
     let running = telegram::start(&settings, launch).await.unwrap();
     let addr = running.webhook_addr.expect("listening");
     let set = &fake.calls_of("setWebhook")[0];
-    assert_eq!(set.body["url"], json!("https://bot.example.com/telegram/hook"));
+    assert_eq!(
+        set.body["url"],
+        json!("https://bot.example.com/telegram/hook")
+    );
     assert_eq!(set.body["secret_token"], json!("s3cret-Value_1"));
 
     let update = json!({
@@ -668,10 +948,16 @@ async fn a_webhook_request_without_the_right_secret_is_refused_with_401() {
     })
     .to_string();
     assert_eq!(post_raw(addr, "/telegram/hook", None, &update).await, 401);
-    assert_eq!(post_raw(addr, "/telegram/hook", Some("wrong-secret"), &update).await, 401);
+    assert_eq!(
+        post_raw(addr, "/telegram/hook", Some("wrong-secret"), &update).await,
+        401
+    );
     fake.settle(Duration::from_millis(100)).await;
     assert!(fake.texts_to(5001).is_empty(), "nothing handled");
-    assert_eq!(post_raw(addr, "/telegram/hook", Some("s3cret-Value_1"), &update).await, 200);
+    assert_eq!(
+        post_raw(addr, "/telegram/hook", Some("s3cret-Value_1"), &update).await,
+        200
+    );
     fake.wait_for_text(5001, "Hello").await;
     running.stop().await.unwrap();
 }
@@ -685,7 +971,9 @@ async fn a_long_reply_is_split_under_4096_characters_at_line_breaks() {
     fake.wait_for_text(ALICE, "ticket #1").await;
     fake.user_says(&alice(), "/claim 1");
     fake.wait_for_text(user.id, "has joined").await;
-    let lines: Vec<String> = (0..700).map(|i| format!("step {i:03}: check the deposit")).collect();
+    let lines: Vec<String> = (0..700)
+        .map(|i| format!("step {i:03}: check the deposit"))
+        .collect();
     fake.user_says(&alice(), &lines.join("\n"));
     fake.wait_for_text(user.id, "step 699").await;
     let pieces: Vec<String> = fake
@@ -695,8 +983,15 @@ async fn a_long_reply_is_split_under_4096_characters_at_line_breaks() {
         .collect();
     assert!(pieces.len() >= 5, "{} pieces", pieces.len());
     assert!(pieces.iter().all(|p| p.encode_utf16().count() <= 4096));
-    assert!(pieces.iter().skip(1).all(|p| p.starts_with("step ")), "cut at line breaks");
-    assert_eq!(pieces.join("\n"), format!("Alice: {}", lines.join("\n")), "nothing lost");
+    assert!(
+        pieces.iter().skip(1).all(|p| p.starts_with("step ")),
+        "cut at line breaks"
+    );
+    assert_eq!(
+        pieces.join("\n"),
+        format!("Alice: {}", lines.join("\n")),
+        "nothing lost"
+    );
     scene.stop().await;
 }
 
@@ -712,15 +1007,30 @@ async fn a_busy_staff_group_gets_a_users_quick_messages_combined_and_none_droppe
     let fake = &scene.fake;
     let user = lin();
     let (ticket, thread) = scene.open_ticket_in_topic(&user).await;
-    press_and_wait(&scene, &alice(), STAFF, Some(thread), &format!("claim:{ticket}")).await;
+    press_and_wait(
+        &scene,
+        &alice(),
+        STAFF,
+        Some(thread),
+        &format!("claim:{ticket}"),
+    )
+    .await;
     let messages: Vec<String> = (1..=8).map(|i| format!("quick message {i}")).collect();
     for message in &messages {
         fake.user_says(&user, message);
     }
-    fake.wait_for_within("every message in the topic", Duration::from_secs(20), |_| {
-        let posted: String = scene.topic_posts(thread).iter().map(|c| c.text().to_owned()).collect();
-        messages.iter().all(|m| posted.contains(m.as_str()))
-    })
+    fake.wait_for_within(
+        "every message in the topic",
+        Duration::from_secs(20),
+        |_| {
+            let posted: String = scene
+                .topic_posts(thread)
+                .iter()
+                .map(|c| c.text().to_owned())
+                .collect();
+            messages.iter().all(|m| posted.contains(m.as_str()))
+        },
+    )
     .await;
     let posts: Vec<String> = scene
         .topic_posts(thread)
@@ -728,11 +1038,16 @@ async fn a_busy_staff_group_gets_a_users_quick_messages_combined_and_none_droppe
         .map(|c| c.text().to_owned())
         .filter(|t| t.contains("quick message"))
         .collect();
-    assert!(posts.len() < messages.len(), "combined into fewer posts: {posts:?}");
+    assert!(
+        posts.len() < messages.len(),
+        "combined into fewer posts: {posts:?}"
+    );
     let lines: Vec<String> = posts.join("\n").lines().map(str::to_owned).collect();
     let mut last = 0;
     for message in &messages {
-        let found: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].ends_with(message.as_str())).collect();
+        let found: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].ends_with(message.as_str()))
+            .collect();
         assert_eq!(found.len(), 1, "{message} posted once: {lines:?}");
         assert!(found[0] >= last, "in order: {lines:?}");
         last = found[0];
@@ -746,23 +1061,34 @@ async fn edits_stickers_outside_a_handoff_channels_and_stray_groups_get_a_polite
     let fake = &scene.fake;
     let user = lin();
     fake.user_edits(&user, "edited text");
-    fake.wait_for_text(user.id, "can't handle that kind of message").await;
+    fake.wait_for_text(user.id, "can't handle that kind of message")
+        .await;
     fake.user_sends(&user, json!({ "sticker": sticker("sticker-1") }));
     fake.wait_for("a second polite answer", |_| {
-        fake.texts_to(user.id).iter().filter(|t| t.contains("can't handle")).count() == 2
+        fake.texts_to(user.id)
+            .iter()
+            .filter(|t| t.contains("can't handle"))
+            .count()
+            == 2
     })
     .await;
 
     let channel = -1_002_222_222_222;
     fake.channel_post(channel, "hello channel");
-    fake.wait_for_text(channel, "only works in a private chat").await;
+    fake.wait_for_text(channel, "only works in a private chat")
+        .await;
     let group = -4_444_444;
     fake.bot_added_to(group, &mallory());
     fake.group_says(group, None, &mallory(), "/start");
-    fake.wait_for_text(group, "only works in a private chat").await;
+    fake.wait_for_text(group, "only works in a private chat")
+        .await;
     fake.settle(Duration::from_millis(150)).await;
     assert_eq!(fake.texts_to(group).len(), 1, "said once");
-    let left: Vec<Value> = fake.calls_of("leaveChat").iter().map(|c| c.body["chat_id"].clone()).collect();
+    let left: Vec<Value> = fake
+        .calls_of("leaveChat")
+        .iter()
+        .map(|c| c.body["chat_id"].clone())
+        .collect();
     assert_eq!(left, vec![json!(channel), json!(group)]);
     scene.stop().await;
 }
@@ -774,34 +1100,71 @@ async fn command_menus_are_set_in_chinese_and_english_and_for_staff() {
     let menu = |language: Option<&str>, scope: &str| {
         menus
             .iter()
-            .find(|c| c.body.get("language_code").and_then(Value::as_str) == language && c.body["scope"]["type"] == json!(scope))
+            .find(|c| {
+                c.body.get("language_code").and_then(Value::as_str) == language
+                    && c.body["scope"]["type"] == json!(scope)
+            })
             .map(|c| c.body["commands"].clone())
     };
     let zh = menu(Some("zh"), "all_private_chats").expect("a Chinese menu");
-    assert!(zh.as_array().unwrap().iter().any(|c| c["command"] == json!("human") && c["description"] == json!("转人工客服")));
+    assert!(
+        zh.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["command"] == json!("human") && c["description"] == json!("转人工客服"))
+    );
     let en = menu(Some("en"), "all_private_chats").expect("an English menu");
-    assert!(en.as_array().unwrap().iter().any(|c| c["description"] == json!("Talk to a human agent")));
-    assert!(menu(None, "all_private_chats").is_some(), "a default for other languages");
+    assert!(
+        en.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["description"] == json!("Talk to a human agent"))
+    );
+    assert!(
+        menu(None, "all_private_chats").is_some(),
+        "a default for other languages"
+    );
     let staff = menus
         .iter()
         .find(|c| c.body["scope"] == json!({ "type": "chat", "chat_id": STAFF }))
         .expect("a staff menu in the staff group");
-    assert!(staff.body["commands"].as_array().unwrap().iter().any(|c| c["command"] == json!("claim")));
+    assert!(
+        staff.body["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["command"] == json!("claim"))
+    );
     scene.stop().await;
 }
 
 #[tokio::test]
 async fn a_ticket_of_a_team_with_its_own_group_opens_its_topic_there() {
-    let scene = Scene::start(|s| {
-        s.telegram.staff_group = Some(STAFF);
-        s.telegram.teams = vec![bot::settings::TeamGroup {
-            name: "security".into(),
-            staff_group: SECURITY_TEAM,
-            categories: vec!["security".into()],
-        }];
-    })
-    .await;
-    let fake = &scene.fake;
+    let fake = FakeBotApi::start(TOKEN).await;
+    let dir = TempDir::new().unwrap();
+    let mut settings = settings(&dir);
+    settings.telegram.staff_group = Some(STAFF);
+    settings.telegram.teams = vec![bot::settings::TeamGroup {
+        team: "security".into(),
+        staff_group: SECURITY_TEAM,
+    }];
+    // The store routes security tickets to the security team.
+    let routing = handoff::Routing {
+        teams: [("security".to_owned(), vec![BOB])].into(),
+        category_teams: [("security".to_owned(), "security".to_owned())].into(),
+        ..Default::default()
+    };
+    let desk = bot::startup::build_desk(&settings, &[]).await.unwrap();
+    let store = desk.store().clone().with_routing(routing);
+    let (knowledge, _) =
+        bot::startup::load_knowledge(&settings.faq_path, settings.matcher).unwrap();
+    let staff = desk.staff().clone();
+    let desk = bot::desk::Desk::new(store, knowledge, Default::default(), staff);
+    let launch = Launch::new(TOKEN).with_api_url(&fake.url).unwrap();
+    let running = telegram::start_with_desk(&settings, std::sync::Arc::new(desk), launch)
+        .await
+        .unwrap();
+
     fake.user_says(&lin(), "My account was hacked");
     let topic = fake
         .wait_for("a topic in the security team's group", |calls| {
@@ -813,10 +1176,21 @@ async fn a_ticket_of_a_team_with_its_own_group_opens_its_topic_there() {
         .unwrap();
     assert_eq!(topic.body["chat_id"], json!(SECURITY_TEAM));
     fake.wait_for("the card in the team's group", |calls| {
-        calls.iter().any(|c| c.method == "sendmessage" && c.chat() == Some(SECURITY_TEAM) && c.text().contains("URGENT"))
+        calls.iter().any(|c| {
+            c.method == "sendmessage"
+                && c.chat() == Some(SECURITY_TEAM)
+                && c.text().contains("URGENT")
+        })
     })
     .await;
-    scene.stop().await;
+    fake.user_says(&Person::new(5002, "Wei", "en"), "/human");
+    fake.wait_for("another ticket's topic in the common group", |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "createforumtopic" && c.chat() == Some(STAFF))
+    })
+    .await;
+    running.stop().await.unwrap();
 }
 
 #[tokio::test]
@@ -860,5 +1234,9 @@ async fn no_log_line_contains_the_token_even_at_trace_level() {
     assert!(log.lines().count() > 20, "the test saw the logs: {log}");
     let secret_half = TOKEN.split_once(':').unwrap().1;
     let leaks: Vec<&str> = log.lines().filter(|l| l.contains(secret_half)).collect();
-    assert!(leaks.is_empty(), "the token leaked into logs:\n{}", leaks.join("\n"));
+    assert!(
+        leaks.is_empty(),
+        "the token leaked into logs:\n{}",
+        leaks.join("\n")
+    );
 }

@@ -76,7 +76,9 @@ impl FloodGuard {
         } else if !entry.told {
             entry.told = true;
             Flood::Pause {
-                remaining: self.window.saturating_sub(now.duration_since(entry.started)),
+                remaining: self
+                    .window
+                    .saturating_sub(now.duration_since(entry.started)),
             }
         } else {
             Flood::Ignore
@@ -106,7 +108,12 @@ pub struct BanRecord {
 impl BanRecord {
     /// The reason of the current ban.
     pub fn reason(&self) -> Option<&str> {
-        self.history.iter().rev().find(|e| e.banned).filter(|_| self.banned).map(|e| e.reason.as_str())
+        self.history
+            .iter()
+            .rev()
+            .find(|e| e.banned)
+            .filter(|_| self.banned)
+            .map(|e| e.reason.as_str())
     }
 }
 
@@ -128,7 +135,13 @@ pub async fn save_ban_record(store: &Store, user: UserId, record: &BanRecord) ->
 }
 
 /// Records a ban (or an unban) by `by`, keeping the history.
-pub async fn set_ban(store: &Store, user: UserId, banned: bool, reason: &str, by: AgentId) -> Result<BanRecord> {
+pub async fn set_ban(
+    store: &Store,
+    user: UserId,
+    banned: bool,
+    reason: &str,
+    by: AgentId,
+) -> Result<BanRecord> {
     let mut record = ban_record(store, user).await?;
     record.banned = banned;
     record.told = false;
@@ -156,7 +169,14 @@ mod tests {
         }
         assert!(matches!(guard.check_at(1, start), Flood::Pause { .. }));
         assert_eq!(guard.check_at(1, start), Flood::Ignore);
-        assert_eq!(guard.check_at(2, start), Flood::Accept, "other users are unaffected");
-        assert_eq!(guard.check_at(1, start + Duration::from_secs(10)), Flood::Accept);
+        assert_eq!(
+            guard.check_at(2, start),
+            Flood::Accept,
+            "other users are unaffected"
+        );
+        assert_eq!(
+            guard.check_at(1, start + Duration::from_secs(10)),
+            Flood::Accept
+        );
     }
 }

@@ -16,8 +16,8 @@ use teloxide::payloads::{
 };
 use teloxide::prelude::*;
 use teloxide::types::{
-    BotCommand, BotCommandScope, CallbackQueryId, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, Recipient,
-    ThreadId,
+    BotCommand, BotCommandScope, CallbackQueryId, InlineKeyboardButton, InlineKeyboardMarkup,
+    MessageId, Recipient, ThreadId,
 };
 use teloxide::{ApiError, RequestError};
 
@@ -70,7 +70,9 @@ impl Courier {
         let api = if throttle {
             // No retry inside Throttle: a 429 comes back here, where it is
             // waited out; Throttle still freezes that chat's queue meanwhile.
-            let settings = throttle::Settings::default().limits(telegram_limits()).no_retry();
+            let settings = throttle::Settings::default()
+                .limits(telegram_limits())
+                .no_retry();
             Api::Throttled(Throttle::spawn_with_settings(bot, settings))
         } else {
             Api::Direct(bot)
@@ -80,7 +82,11 @@ impl Courier {
 
     /// Calls `request` until it is not refused with a 429, waiting each
     /// `retry_after`; other errors are returned at once.
-    async fn patiently<T, F, Fut>(&self, method: &'static str, mut request: F) -> Result<T, RequestError>
+    async fn patiently<T, F, Fut>(
+        &self,
+        method: &'static str,
+        mut request: F,
+    ) -> Result<T, RequestError>
     where
         F: FnMut(Api) -> Fut,
         Fut: Future<Output = Result<T, RequestError>>,
@@ -90,7 +96,11 @@ impl Courier {
             match request(self.api.clone()).await {
                 Err(RequestError::RetryAfter(after)) if refused < MAX_RETRIES => {
                     refused += 1;
-                    tracing::warn!(method, retry_after_secs = after.seconds(), "Telegram asked to slow down");
+                    tracing::warn!(
+                        method,
+                        retry_after_secs = after.seconds(),
+                        "Telegram asked to slow down"
+                    );
                     tokio::time::sleep(after.duration().max(Duration::from_millis(10))).await;
                 }
                 other => return other,
@@ -117,7 +127,11 @@ impl Courier {
         let last = pieces.len() - 1;
         let mut sent = None;
         for (index, piece) in pieces.into_iter().enumerate() {
-            let markup = if index == last { keyboard.clone() } else { None };
+            let markup = if index == last {
+                keyboard.clone()
+            } else {
+                None
+            };
             let message = self
                 .patiently("sendMessage", |api| {
                     let piece = piece.clone();
@@ -188,11 +202,17 @@ impl Courier {
 
     pub async fn close_topic(&self, chat: ChatId, thread: ThreadId) -> Result<(), RequestError> {
         let result = self
-            .patiently("closeForumTopic", |api| async move { call!(api, |bot| bot.close_forum_topic(chat, thread)) })
+            .patiently("closeForumTopic", |api| async move {
+                call!(api, |bot| bot.close_forum_topic(chat, thread))
+            })
             .await;
         match result {
             // Closing twice (an agent's /close, then the button) is fine.
-            Err(RequestError::Api(ApiError::Unknown(ref text))) if text.contains("TOPIC_NOT_MODIFIED") => Ok(()),
+            Err(RequestError::Api(ApiError::Unknown(ref text)))
+                if text.contains("TOPIC_NOT_MODIFIED") =>
+            {
+                Ok(())
+            }
             other => other.map(|_| ()),
         }
     }
@@ -204,7 +224,10 @@ impl Courier {
         text: &str,
         keyboard: Option<InlineKeyboardMarkup>,
     ) -> Result<(), RequestError> {
-        let text: String = split_text(text, MESSAGE_LIMIT).into_iter().next().unwrap_or_else(|| "…".into());
+        let text: String = split_text(text, MESSAGE_LIMIT)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "…".into());
         let result = self
             .patiently("editMessageText", |api| {
                 let text = text.clone();
@@ -227,7 +250,11 @@ impl Courier {
     }
 
     /// Every callback query is answered, or the user's button keeps spinning.
-    pub async fn answer_callback(&self, id: CallbackQueryId, text: Option<String>) -> Result<(), RequestError> {
+    pub async fn answer_callback(
+        &self,
+        id: CallbackQueryId,
+        text: Option<String>,
+    ) -> Result<(), RequestError> {
         self.patiently("answerCallbackQuery", |api| {
             let id = id.clone();
             let text = text.clone();
@@ -271,9 +298,11 @@ impl Courier {
     }
 
     pub async fn leave_chat(&self, chat: ChatId) -> Result<(), RequestError> {
-        self.patiently("leaveChat", |api| async move { call!(api, |bot| bot.leave_chat(Recipient::Id(chat))) })
-            .await
-            .map(|_| ())
+        self.patiently("leaveChat", |api| async move {
+            call!(api, |bot| bot.leave_chat(Recipient::Id(chat)))
+        })
+        .await
+        .map(|_| ())
     }
 }
 
@@ -287,7 +316,10 @@ pub fn keyboard(buttons: &[Vec<render::Button>]) -> Option<InlineKeyboardMarkup>
                 .filter_map(|button| {
                     let data = button.action.to_data();
                     if data.len() > CALLBACK_DATA_LIMIT {
-                        tracing::warn!(bytes = data.len(), "button left out: callback data over 64 bytes");
+                        tracing::warn!(
+                            bytes = data.len(),
+                            "button left out: callback data over 64 bytes"
+                        );
                         return None;
                     }
                     Some(InlineKeyboardButton::callback(button.label.clone(), data))

@@ -103,11 +103,14 @@ impl Launch {
         let token = std::env::var("TELOXIDE_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty())
-            .context("TELOXIDE_TOKEN is not set: put the token BotFather gave you in the environment")?;
+            .context(
+                "TELOXIDE_TOKEN is not set: put the token BotFather gave you in the environment",
+            )?;
         let api_url = match std::env::var("TELOXIDE_API_URL") {
-            Ok(url) if !url.trim().is_empty() => {
-                Some(Url::parse(url.trim()).with_context(|| format!("TELOXIDE_API_URL is not a URL: {url}"))?)
-            }
+            Ok(url) if !url.trim().is_empty() => Some(
+                Url::parse(url.trim())
+                    .with_context(|| format!("TELOXIDE_API_URL is not a URL: {url}"))?,
+            ),
             _ => None,
         };
         Ok(Launch {
@@ -144,7 +147,9 @@ impl Running {
                     break;
                 }
                 // Not dispatching yet (still starting): try again shortly.
-                Err(_) if !self.task.is_finished() => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(_) if !self.task.is_finished() => {
+                    tokio::time::sleep(Duration::from_millis(10)).await
+                }
                 Err(_) => break,
             }
         }
@@ -168,21 +173,43 @@ impl Running {
 /// Routing: one endpoint per kind of update.
 fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(|shell: Arc<Shell>, message: Message| async move {
-            shell.on_message(message).await
-        }))
-        .branch(Update::filter_edited_message().endpoint(|shell: Arc<Shell>, message: Message| async move {
-            shell.on_edited_message(message).await
-        }))
-        .branch(Update::filter_channel_post().endpoint(|shell: Arc<Shell>, message: Message| async move {
-            shell.on_channel_post(message).await
-        }))
-        .branch(Update::filter_callback_query().endpoint(|shell: Arc<Shell>, query: CallbackQuery| async move {
-            shell.on_callback(query).await
-        }))
-        .branch(Update::filter_my_chat_member().endpoint(
-            |shell: Arc<Shell>, update: ChatMemberUpdated| async move { shell.on_membership(update).await },
+        .branch(
+            Update::filter_message().endpoint(|shell: Arc<Shell>, message: Message| {
+                contained(async move { shell.on_message(message).await })
+            }),
+        )
+        .branch(
+            Update::filter_edited_message().endpoint(|shell: Arc<Shell>, message: Message| {
+                contained(async move { shell.on_edited_message(message).await })
+            }),
+        )
+        .branch(
+            Update::filter_channel_post().endpoint(|shell: Arc<Shell>, message: Message| {
+                contained(async move { shell.on_channel_post(message).await })
+            }),
+        )
+        .branch(Update::filter_callback_query().endpoint(
+            |shell: Arc<Shell>, query: CallbackQuery| {
+                contained(async move { shell.on_callback(query).await })
+            },
         ))
+        .branch(Update::filter_my_chat_member().endpoint(
+            |shell: Arc<Shell>, update: ChatMemberUpdated| {
+                contained(async move { shell.on_membership(update).await })
+            },
+        ))
+}
+
+/// Runs one update's handling as a task of its own, so that a panic in it
+/// is an error for that update and not the end of the chat's worker (which
+/// would silently drop the chat's later updates).
+async fn contained(
+    handling: impl std::future::Future<Output = Result<()>> + Send + 'static,
+) -> Result<()> {
+    match tokio::spawn(handling).await {
+        Ok(result) => result,
+        Err(error) => Err(anyhow::anyhow!("handling an update panicked: {error}")),
+    }
 }
 
 /// Command menus: users' in Chinese and English (and English for every
@@ -190,14 +217,22 @@ fn schema() -> UpdateHandler<anyhow::Error> {
 async fn set_command_menus(courier: &Courier, settings: &Settings, desk: &Desk) {
     for language in ["zh", "en"] {
         if let Err(error) = courier
-            .set_commands(notices::user_commands(language), BotCommandScope::AllPrivateChats, Some(language))
+            .set_commands(
+                notices::user_commands(language),
+                BotCommandScope::AllPrivateChats,
+                Some(language),
+            )
             .await
         {
             tracing::warn!(language, "setting the command menu failed: {error}");
         }
     }
     if let Err(error) = courier
-        .set_commands(notices::user_commands("en"), BotCommandScope::AllPrivateChats, None)
+        .set_commands(
+            notices::user_commands("en"),
+            BotCommandScope::AllPrivateChats,
+            None,
+        )
         .await
     {
         tracing::warn!("setting the command menu failed: {error}");
@@ -211,8 +246,14 @@ async fn set_command_menus(courier: &Courier, settings: &Settings, desk: &Desk) 
             chat_id: ChatRecipient::Id(ChatId(chat)),
         };
         // An agent who never opened a chat with the bot makes this fail: fine.
-        if let Err(error) = courier.set_commands(notices::agent_commands(&staff_language), scope, None).await {
-            tracing::debug!(chat_id = chat, "setting the staff command menu failed: {error}");
+        if let Err(error) = courier
+            .set_commands(notices::agent_commands(&staff_language), scope, None)
+            .await
+        {
+            tracing::debug!(
+                chat_id = chat,
+                "setting the staff command menu failed: {error}"
+            );
         }
     }
 }
@@ -221,7 +262,9 @@ async fn set_command_menus(courier: &Courier, settings: &Settings, desk: &Desk) 
 /// message, not a panic inside teloxide.
 fn check_webhook_secret(secret: &str) -> Result<()> {
     let valid = (1..=256).contains(&secret.len())
-        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     anyhow::ensure!(
         valid,
         "telegram.webhook_secret must be 1–256 characters of A-Z, a-z, 0-9, _ and -"
@@ -236,7 +279,11 @@ pub async fn start(settings: &Settings, launch: Launch) -> Result<Running> {
 }
 
 /// Starts the bot on a desk built elsewhere.
-pub async fn start_with_desk(settings: &Settings, desk: Arc<Desk>, launch: Launch) -> Result<Running> {
+pub async fn start_with_desk(
+    settings: &Settings,
+    desk: Arc<Desk>,
+    launch: Launch,
+) -> Result<Running> {
     let telegram = settings.telegram.clone();
     let mut bot = Bot::new(launch.token.clone());
     if let Some(url) = &launch.api_url {
@@ -250,12 +297,21 @@ pub async fn start_with_desk(settings: &Settings, desk: Arc<Desk>, launch: Launc
     });
     let outbox = Outbox::spawn(courier.clone(), topics.clone(), budget);
     set_command_menus(&courier, settings, &desk).await;
-    let shell = Arc::new(Shell::new(desk.clone(), courier, outbox.clone(), topics, telegram.clone()));
+    let shell = Arc::new(Shell::new(
+        desk.clone(),
+        courier,
+        outbox.clone(),
+        topics,
+        telegram.clone(),
+    ));
 
     let mut builder = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![shell])
         .default_handler(|update| async move {
-            tracing::debug!(update_id = update.id.0, "update of a kind the bot does not handle");
+            tracing::debug!(
+                update_id = update.id.0,
+                "update of a kind the bot does not handle"
+            );
         })
         .error_handler(Arc::new(ErrorLogger));
     if launch.ctrlc {
@@ -273,7 +329,10 @@ pub async fn start_with_desk(settings: &Settings, desk: Arc<Desk>, launch: Launc
                 .build();
             let task = tokio::spawn(async move {
                 dispatcher
-                    .dispatch_with_listener(polling, LoggingErrorHandler::with_custom_text("getting updates failed"))
+                    .dispatch_with_listener(
+                        polling,
+                        LoggingErrorHandler::with_custom_text("getting updates failed"),
+                    )
                     .await;
             });
             (task, None)
@@ -298,13 +357,19 @@ pub async fn start_with_desk(settings: &Settings, desk: Arc<Desk>, launch: Launc
                 .with_context(|| format!("listening on {}", webhook.listen))?;
             let addr = tcp.local_addr().context("reading the webhook's address")?;
             tokio::spawn(async move {
-                if let Err(error) = axum::serve(tcp, router).with_graceful_shutdown(stopped).await {
+                if let Err(error) = axum::serve(tcp, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
                     tracing::error!("the webhook server failed: {error}");
                 }
             });
             let task = tokio::spawn(async move {
                 dispatcher
-                    .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("webhook listener failed"))
+                    .dispatch_with_listener(
+                        listener,
+                        LoggingErrorHandler::with_custom_text("webhook listener failed"),
+                    )
                     .await;
             });
             (task, Some(addr))

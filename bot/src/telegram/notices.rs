@@ -11,15 +11,24 @@ use teloxide::types::BotCommand;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
     /// Too many messages in the flood window: said once per window.
-    Paused { seconds: u64 },
+    Paused {
+        seconds: u64,
+    },
     /// The user is banned: said once per ban.
     Banned,
     /// In a group or channel that is not a staff group.
     PrivateOnly,
     // --- to staff ---
-    BanRecorded { user: i64, reason: String },
-    Unbanned { user: i64 },
-    NotBanned { user: i64 },
+    BanRecorded {
+        user: i64,
+        reason: String,
+    },
+    Unbanned {
+        user: i64,
+    },
+    NotBanned {
+        user: i64,
+    },
     BanUsage,
     StaffCannotBeBanned,
 }
@@ -86,7 +95,10 @@ fn command(name: &str, description: &str) -> BotCommand {
 pub fn user_commands(lang: &str) -> Vec<BotCommand> {
     vec![
         command("start", t(lang, "开始", "Start over")),
-        command("faq", t(lang, "按分类浏览常见问题", "Browse the FAQ by category")),
+        command(
+            "faq",
+            t(lang, "按分类浏览常见问题", "Browse the FAQ by category"),
+        ),
         command("human", t(lang, "转人工客服", "Talk to a human agent")),
         command("cancel", t(lang, "退出排队", "Leave the queue")),
         command("help", t(lang, "帮助", "Help")),
@@ -98,14 +110,59 @@ pub fn agent_commands(lang: &str) -> Vec<BotCommand> {
     vec![
         command("queue", t(lang, "等待中的工单", "Tickets waiting")),
         command("next", t(lang, "接下一个工单", "Claim the next ticket")),
-        command("claim", t(lang, "接工单：/claim 编号", "Claim a ticket: /claim N")),
+        command(
+            "claim",
+            t(lang, "接工单：/claim 编号", "Claim a ticket: /claim N"),
+        ),
         command("mine", t(lang, "我的工单", "My tickets")),
         command("close", t(lang, "关闭工单", "Close the ticket")),
-        command("note", t(lang, "内部备注（用户看不到）", "Internal note (the user never sees it)")),
-        command("faq", t(lang, "发送常见问题答案：/faq 条目ID", "Send an FAQ answer: /faq ID")),
-        command("link", t(lang, "记录应回答的条目：/link 条目ID", "Record which entry should have answered: /link ID")),
-        command("transfer", t(lang, "转给其他客服：/transfer 客服ID", "Hand over: /transfer AGENT_ID")),
-        command("ban", t(lang, "封禁用户：/ban 用户ID 原因", "Ban a user: /ban USER_ID REASON")),
-        command("unban", t(lang, "解除封禁：/unban 用户ID", "Lift a ban: /unban USER_ID")),
+        command(
+            "note",
+            t(
+                lang,
+                "内部备注（用户看不到）",
+                "Internal note (the user never sees it)",
+            ),
+        ),
+        command(
+            "faq",
+            t(
+                lang,
+                "发送常见问题答案：/faq 条目ID",
+                "Send an FAQ answer: /faq ID",
+            ),
+        ),
+        command(
+            "link",
+            t(
+                lang,
+                "记录应回答的条目：/link 条目ID",
+                "Record which entry should have answered: /link ID",
+            ),
+        ),
+        command(
+            "transfer",
+            t(
+                lang,
+                "转给其他客服：/transfer 客服ID",
+                "Hand over: /transfer AGENT_ID",
+            ),
+        ),
+        command(
+            "ban",
+            t(
+                lang,
+                "封禁用户：/ban 用户ID 原因",
+                "Ban a user: /ban USER_ID REASON",
+            ),
+        ),
+        command(
+            "unban",
+            t(
+                lang,
+                "解除封禁：/unban 用户ID",
+                "Lift a ban: /unban USER_ID",
+            ),
+        ),
     ]
 }

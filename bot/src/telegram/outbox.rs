@@ -107,7 +107,9 @@ impl Outbox {
 
     pub fn post(&self, post: StaffPost) {
         if self.tx.send(Job::Post(post)).is_err() {
-            tracing::error!("the staff outbox has stopped; a staff post is lost from the group (it is on the ticket)");
+            tracing::error!(
+                "the staff outbox has stopped; a staff post is lost from the group (it is on the ticket)"
+            );
         }
     }
 
@@ -189,7 +191,10 @@ impl Worker {
     fn used(&mut self, group: i64, now: Instant) -> usize {
         let Some(budget) = self.budget else { return 0 };
         let sent = self.sent.entry(group).or_default();
-        while sent.front().is_some_and(|at| now.duration_since(*at) >= budget.window) {
+        while sent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= budget.window)
+        {
             sent.pop_front();
         }
         sent.len()
@@ -198,14 +203,26 @@ impl Worker {
     fn next(&mut self) -> Next {
         let now = Instant::now();
         let mut earliest: Option<Instant> = None;
-        let groups: Vec<i64> = self.queues.iter().filter(|(_, q)| !q.is_empty()).map(|(g, _)| *g).collect();
+        let groups: Vec<i64> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(g, _)| *g)
+            .collect();
         for group in groups {
-            let Some(budget) = self.budget else { return Next::Send(group) };
-            let free = self.queues[&group].front().is_some_and(|p| p.body.cost() == 0);
+            let Some(budget) = self.budget else {
+                return Next::Send(group);
+            };
+            let free = self.queues[&group]
+                .front()
+                .is_some_and(|p| p.body.cost() == 0);
             if free || self.used(group, now) < budget.posts {
                 return Next::Send(group);
             }
-            let frees_at = self.sent[&group].front().map(|at| *at + budget.window).unwrap_or(now);
+            let frees_at = self.sent[&group]
+                .front()
+                .map(|at| *at + budget.window)
+                .unwrap_or(now);
             earliest = Some(earliest.map_or(frees_at, |e| e.min(frees_at)));
         }
         earliest.map_or(Next::Idle, Next::WaitUntil)
@@ -216,7 +233,12 @@ impl Worker {
     fn take(&mut self, group: i64) -> Option<StaffPost> {
         let queue = self.queues.get_mut(&group)?;
         let mut post = queue.pop_front()?;
-        let Body::Text { text, combinable: true, keyboard: None } = &mut post.body else {
+        let Body::Text {
+            text,
+            combinable: true,
+            keyboard: None,
+        } = &mut post.body
+        else {
             return Some(post);
         };
         let mut index = 0;
@@ -228,9 +250,11 @@ impl Worker {
                 continue;
             }
             match &queue[index].body {
-                Body::Text { text: more, combinable: true, keyboard: None }
-                    if telegram_len(text) + 1 + telegram_len(more) <= MESSAGE_LIMIT =>
-                {
+                Body::Text {
+                    text: more,
+                    combinable: true,
+                    keyboard: None,
+                } if telegram_len(text) + 1 + telegram_len(more) <= MESSAGE_LIMIT => {
                     text.push('\n');
                     text.push_str(more);
                     queue.remove(index);
@@ -241,7 +265,11 @@ impl Worker {
             }
         }
         if combined > 0 {
-            tracing::info!(ticket_id = post.ticket, combined = combined + 1, "staff group busy: posts combined");
+            tracing::info!(
+                ticket_id = post.ticket,
+                combined = combined + 1,
+                "staff group busy: posts combined"
+            );
         }
         Some(post)
     }
@@ -261,7 +289,11 @@ impl Worker {
         let ticket = post.ticket;
         let cost = post.body.cost();
         if let Err(error) = self.deliver(post).await {
-            tracing::error!(ticket_id = ticket, chat_id = group, "staff group post failed: {error:#}");
+            tracing::error!(
+                ticket_id = ticket,
+                chat_id = group,
+                "staff group post failed: {error:#}"
+            );
         }
         self.spend(group, cost);
     }
@@ -280,7 +312,12 @@ impl Worker {
             card: None,
         };
         self.topics.save(ticket, record).await?;
-        tracing::info!(ticket_id = ticket, chat_id = group, thread = record.thread, "topic opened");
+        tracing::info!(
+            ticket_id = ticket,
+            chat_id = group,
+            thread = record.thread,
+            "topic opened"
+        );
         Ok(record)
     }
 
@@ -297,7 +334,10 @@ impl Worker {
         }
         match post.body {
             Body::Card { text, keyboard, .. } => {
-                let card = self.courier.send_text(chat, thread, &text, keyboard).await?;
+                let card = self
+                    .courier
+                    .send_text(chat, thread, &text, keyboard)
+                    .await?;
                 if let (Some(ticket), Some(card)) = (post.ticket, card)
                     && let Some(mut record) = self.topics.of_ticket(ticket).await?
                 {
@@ -306,10 +346,18 @@ impl Worker {
                 }
             }
             Body::Text { text, keyboard, .. } => {
-                self.courier.send_text(chat, thread, &text, keyboard).await?;
+                self.courier
+                    .send_text(chat, thread, &text, keyboard)
+                    .await?;
             }
-            Body::Copy { from, message, caption } => {
-                self.courier.copy(chat, thread, from, message, &caption).await?;
+            Body::Copy {
+                from,
+                message,
+                caption,
+            } => {
+                self.courier
+                    .copy(chat, thread, from, message, &caption)
+                    .await?;
             }
             Body::EditCard { text, keyboard } => {
                 let card = match post.ticket {
@@ -317,7 +365,9 @@ impl Worker {
                     None => None,
                 };
                 if let Some(card) = card {
-                    self.courier.edit_text(chat, MessageId(card), &text, keyboard).await?;
+                    self.courier
+                        .edit_text(chat, MessageId(card), &text, keyboard)
+                        .await?;
                 }
             }
             Body::CloseTopic => {

@@ -16,12 +16,15 @@ use std::sync::{Arc, Mutex};
 use anyhow::Result;
 use handoff::{AgentId, Attachment, TicketId, UserId, UserInfo};
 use teloxide::types::{
-    CallbackQuery, ChatId, ChatMemberUpdated, InlineKeyboardMarkup, MaybeInaccessibleMessage, Message, MessageId,
-    ThreadId, User,
+    CallbackQuery, ChatId, ChatMemberUpdated, InlineKeyboardMarkup, MaybeInaccessibleMessage,
+    Message, MessageId, ThreadId, User,
 };
 
 use crate::desk::{AgentCommand, Desk, Outgoing, Recipient};
-use crate::engine::{Action, Refusal, Reply, UserCommand, UserInput, UserMessage, detect_language, normalize_language_code};
+use crate::engine::{
+    Action, Refusal, Reply, UserCommand, UserInput, UserMessage, detect_language,
+    normalize_language_code,
+};
 use crate::render::{self, render};
 use crate::settings::TelegramSettings;
 use crate::telegram::abuse::{self, Flood, FloodGuard};
@@ -104,7 +107,11 @@ fn attachment_of(message: &Message) -> Option<Attachment> {
 fn user_language(user: &User, text: Option<&str>) -> String {
     text.and_then(detect_language)
         .map(str::to_owned)
-        .or_else(|| user.language_code.as_deref().and_then(normalize_language_code))
+        .or_else(|| {
+            user.language_code
+                .as_deref()
+                .and_then(normalize_language_code)
+        })
         .unwrap_or_else(|| "en".to_owned())
 }
 
@@ -117,8 +124,13 @@ fn command_word(text: &str) -> Option<String> {
 /// `/ban` and `/unban`, which the desk does not know.
 #[derive(Debug, Clone, PartialEq)]
 enum BanCommand {
-    Ban { target: Option<Target>, reason: String },
-    Unban { target: Option<Target> },
+    Ban {
+        target: Option<Target>,
+        reason: String,
+    },
+    Unban {
+        target: Option<Target>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,7 +144,11 @@ fn parse_ban(text: &str) -> Option<BanCommand> {
     if word != "ban" && word != "unban" {
         return None;
     }
-    let rest = text.trim().split_once(char::is_whitespace).map(|(_, r)| r.trim()).unwrap_or("");
+    let rest = text
+        .trim()
+        .split_once(char::is_whitespace)
+        .map(|(_, r)| r.trim())
+        .unwrap_or("");
     let (first, after) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let target = if let Some(ticket) = first.strip_prefix('#').and_then(|t| t.parse().ok()) {
         Some(Target::Ticket(ticket))
@@ -157,11 +173,22 @@ fn topic_name(card: &crate::engine::TicketCard) -> String {
         (None, Some(username)) => format!("@{username}"),
         (None, None) => card.user.id.to_string(),
     };
-    format!("#{} · {} · {}", card.id, card.category.as_deref().unwrap_or("—"), who)
+    format!(
+        "#{} · {} · {}",
+        card.id,
+        card.category.as_deref().unwrap_or("—"),
+        who
+    )
 }
 
 impl Shell {
-    pub fn new(desk: Arc<Desk>, courier: Courier, outbox: Outbox, topics: Arc<Topics>, settings: TelegramSettings) -> Shell {
+    pub fn new(
+        desk: Arc<Desk>,
+        courier: Courier,
+        outbox: Outbox,
+        topics: Arc<Topics>,
+        settings: TelegramSettings,
+    ) -> Shell {
         let flood = FloodGuard::new(
             settings.flood_messages,
             std::time::Duration::from_secs(settings.flood_window_secs),
@@ -252,9 +279,10 @@ impl Shell {
     pub async fn on_callback(&self, query: CallbackQuery) -> Result<()> {
         let from = user_id(&query.from);
         let (chat, thread) = match &query.message {
-            Some(MaybeInaccessibleMessage::Regular(message)) => {
-                (message.chat.id, message.thread_id.filter(|_| message.is_topic_message))
-            }
+            Some(MaybeInaccessibleMessage::Regular(message)) => (
+                message.chat.id,
+                message.thread_id.filter(|_| message.is_topic_message),
+            ),
             Some(MaybeInaccessibleMessage::Inaccessible(message)) => (message.chat.id, None),
             None => (ChatId(from), None),
         };
@@ -278,9 +306,9 @@ impl Shell {
             };
             let out = self.desk.agent(from, AgentCommand::Button(action)).await?;
             // A refusal goes to the presser alone, as the button's answer.
-            let (refusals, rest): (Vec<Outgoing>, Vec<Outgoing>) = out
-                .into_iter()
-                .partition(|o| o.to == Recipient::Agent(from) && matches!(o.reply, Reply::Refused(_)));
+            let (refusals, rest): (Vec<Outgoing>, Vec<Outgoing>) = out.into_iter().partition(|o| {
+                o.to == Recipient::Agent(from) && matches!(o.reply, Reply::Refused(_))
+            });
             let knowledge = self.desk.knowledge();
             let text = refusals
                 .first()
@@ -378,9 +406,16 @@ impl Shell {
             && let Some(word) = command_word(text)
             && STAFF_WORDS.contains(&word.as_str())
         {
-            // A user trying staff commands: the desk refuses (and logs it).
+            // A user trying staff commands: the desk refuses (and logs it);
+            // the refusal comes back here.
+            let origin = Origin {
+                agent: Some(user.id),
+                ..origin
+            };
             let out = match AgentCommand::parse(text) {
-                Ok(command) if word != "ban" && word != "unban" => self.desk.agent(user.id, command).await?,
+                Ok(command) if word != "ban" && word != "unban" => {
+                    self.desk.agent(user.id, command).await?
+                }
                 _ => vec![self.refusal(user.id, Refusal::NotAllowed)],
             };
             self.deliver(out, &origin).await;
@@ -423,11 +458,20 @@ impl Shell {
     /// The bot was added to a group or channel that is not a staff group:
     /// it says so once, politely, and leaves.
     async fn private_only(&self, chat: ChatId) -> Result<()> {
-        if !self.told_chats.lock().expect("told chats poisoned").insert(chat.0) {
+        if !self
+            .told_chats
+            .lock()
+            .expect("told chats poisoned")
+            .insert(chat.0)
+        {
             return Ok(());
         }
-        tracing::info!(chat_id = chat.0, "added to a chat that is not a staff group; leaving");
-        self.send_or_log(chat, &notices::text(&Notice::PrivateOnly, "en")).await;
+        tracing::info!(
+            chat_id = chat.0,
+            "added to a chat that is not a staff group; leaving"
+        );
+        self.send_or_log(chat, &notices::text(&Notice::PrivateOnly, "en"))
+            .await;
         if let Err(error) = self.courier.leave_chat(chat).await {
             tracing::warn!(chat_id = chat.0, "leaving a chat failed: {error}");
         }
@@ -456,7 +500,12 @@ impl Shell {
             agent: Some(agent),
             in_staff_group,
         };
-        let text = message.text().or(message.caption()).unwrap_or_default().trim().to_owned();
+        let text = message
+            .text()
+            .or(message.caption())
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         let attachment = attachment_of(message);
         if text.is_empty() && attachment.is_none() {
             return Ok(()); // service messages: topic created, member joined, ...
@@ -497,7 +546,10 @@ impl Shell {
     async fn focus(&self, agent: AgentId, ticket: TicketId) -> Result<()> {
         let store = self.desk.store();
         let key = format!("agent:{agent}");
-        let mut state = store.load_state(&key).await?.unwrap_or_else(|| serde_json::json!({}));
+        let mut state = store
+            .load_state(&key)
+            .await?
+            .unwrap_or_else(|| serde_json::json!({}));
         if !state.is_object() {
             state = serde_json::json!({});
         }
@@ -508,11 +560,17 @@ impl Shell {
         Ok(())
     }
 
-    async fn ban_command(&self, agent: AgentId, command: BanCommand, origin: &Origin) -> Result<()> {
+    async fn ban_command(
+        &self,
+        agent: AgentId,
+        command: BanCommand,
+        origin: &Origin,
+    ) -> Result<()> {
         let language = self.staff_language();
         if !self.is_agent(agent) {
             tracing::warn!(chat_id = agent, "ban command from a non-agent refused");
-            self.deliver(vec![self.refusal(agent, Refusal::NotAllowed)], origin).await;
+            self.deliver(vec![self.refusal(agent, Refusal::NotAllowed)], origin)
+                .await;
             return Ok(());
         }
         let target = match &command {
@@ -546,12 +604,18 @@ impl Shell {
                 }
             }
         };
-        self.reply_here(origin, notices::text(&notice, &language), None).await;
+        self.reply_here(origin, notices::text(&notice, &language), None)
+            .await;
         Ok(())
     }
 
     /// A reply to the acting staff member, where they acted.
-    async fn reply_here(&self, origin: &Origin, text: String, keyboard: Option<InlineKeyboardMarkup>) {
+    async fn reply_here(
+        &self,
+        origin: &Origin,
+        text: String,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) {
         if origin.in_staff_group {
             self.outbox.post(StaffPost {
                 group: origin.chat.0,
@@ -563,15 +627,20 @@ impl Shell {
                     combinable: false,
                 },
             });
-        } else if let Err(error) = self.courier.send_text(origin.chat, None, &text, keyboard).await {
+        } else if let Err(error) = self
+            .courier
+            .send_text(origin.chat, None, &text, keyboard)
+            .await
+        {
             tracing::warn!(chat_id = origin.chat.0, "sending failed: {error}");
         }
     }
 
     // --------------------------------------------------------------- delivery
 
-    /// The staff group a ticket's posts go to; None without forum groups.
-    async fn group_of(&self, ticket: Option<TicketId>, category: Option<&str>) -> Result<Option<i64>> {
+    /// The staff group a ticket's posts go to (where its topic is, else its
+    /// team's group, else the common one); None without forum groups.
+    async fn group_of(&self, ticket: Option<TicketId>) -> Result<Option<i64>> {
         if self.settings.staff_groups().is_empty() {
             return Ok(None);
         }
@@ -581,11 +650,8 @@ impl Shell {
         if let Some(record) = self.topics.of_ticket(ticket).await? {
             return Ok(Some(record.chat));
         }
-        if category.is_some() {
-            return Ok(self.settings.group_for(category));
-        }
-        let category = self.desk.store().ticket(ticket).await?.and_then(|t| t.category);
-        Ok(self.settings.group_for(category.as_deref()))
+        let team = self.desk.store().ticket(ticket).await?.and_then(|t| t.team);
+        Ok(self.settings.group_for(team.as_deref()))
     }
 
     async fn deliver(&self, outgoing: Vec<Outgoing>, origin: &Origin) {
@@ -604,19 +670,28 @@ impl Shell {
             Recipient::User(user) => {
                 let chat = ChatId(user);
                 match (&out.reply, origin.message) {
-                    (Reply::FromAgent { alias, text, attachments }, Some(source))
-                        if !attachments.is_empty() && origin.agent.is_some() =>
-                    {
+                    (
+                        Reply::FromAgent {
+                            alias,
+                            text,
+                            attachments,
+                        },
+                        Some(source),
+                    ) if !attachments.is_empty() && origin.agent.is_some() => {
                         let bare = Reply::FromAgent {
                             alias: alias.clone(),
                             text: text.clone(),
                             attachments: Vec::new(),
                         };
                         let caption = render(&bare, &out.language, &knowledge.faq).text;
-                        self.courier.copy(chat, None, origin.chat, source, &caption).await?;
+                        self.courier
+                            .copy(chat, None, origin.chat, source, &caption)
+                            .await?;
                     }
                     _ => {
-                        self.courier.send_text(chat, None, &message.text, keyboard(&message.buttons)).await?;
+                        self.courier
+                            .send_text(chat, None, &message.text, keyboard(&message.buttons))
+                            .await?;
                     }
                 }
             }
@@ -628,59 +703,73 @@ impl Shell {
                         _ => false,
                     };
                     if !redundant {
-                        self.reply_here(origin, message.text.clone(), keyboard(&message.buttons)).await;
+                        self.reply_here(origin, message.text.clone(), keyboard(&message.buttons))
+                            .await;
                     }
                 } else {
                     self.to_private(agent, &out, &message, origin).await?;
                 }
             }
-            Recipient::Agent(agent) => match self.group_of(out.ticket, None).await? {
-                Some(group) => self.to_group(group, &out, &message, origin).await?,
+            // Another agent, or news from a user's side: a ticket's news goes
+            // to its topic when staff work in forum groups; the rest privately.
+            Recipient::Agent(agent) => match out.ticket {
+                Some(ticket) => match self.group_of(Some(ticket)).await? {
+                    Some(group) => self.to_group(group, &out, &message, origin).await?,
+                    None => self.to_private(agent, &out, &message, origin).await?,
+                },
                 None => self.to_private(agent, &out, &message, origin).await?,
             },
-            Recipient::Staff => {
-                let category = match &out.reply {
-                    Reply::NewTicket(card) => card.category.clone(),
-                    _ => None,
-                };
-                match self.group_of(out.ticket, category.as_deref()).await? {
-                    Some(group) => self.to_group(group, &out, &message, origin).await?,
-                    None => {
-                        let staff = self.desk.staff();
-                        let mut everyone: Vec<AgentId> = staff.agents.iter().map(|a| a.id).collect();
-                        everyone.extend(staff.admins.iter().copied());
-                        everyone.sort_unstable();
-                        everyone.dedup();
-                        for agent in everyone {
-                            if let Err(error) = self.to_private(agent, &out, &message, origin).await {
-                                tracing::warn!(chat_id = agent, "telling an agent failed: {error:#}");
-                            }
+            Recipient::Staff => match self.group_of(out.ticket).await? {
+                Some(group) => self.to_group(group, &out, &message, origin).await?,
+                None => {
+                    let staff = self.desk.staff();
+                    let mut everyone: Vec<AgentId> = staff.agents.iter().map(|a| a.id).collect();
+                    everyone.extend(staff.admins.iter().copied());
+                    everyone.sort_unstable();
+                    everyone.dedup();
+                    for agent in everyone {
+                        if let Err(error) = self.to_private(agent, &out, &message, origin).await {
+                            tracing::warn!(chat_id = agent, "telling an agent failed: {error:#}");
                         }
                     }
                 }
-            }
+            },
         }
         // A ticket that ends closes its topic.
         if let Reply::ClosedByAgent { ticket } | Reply::UserCancelled { ticket } = out.reply
-            && let Some(group) = self.group_of(Some(ticket), None).await?
+            && let Some(group) = self.group_of(Some(ticket)).await?
             && self.topics.of_ticket(ticket).await?.is_some()
             && let Some(card) = self.desk.card(ticket).await?
         {
-            let text = render(&Reply::NewTicket(card), &self.staff_language(), &knowledge.faq).text;
+            let text = render(
+                &Reply::NewTicket(card),
+                &self.staff_language(),
+                &knowledge.faq,
+            )
+            .text;
             let post = |body| StaffPost {
                 group,
                 ticket: Some(ticket),
                 thread: None,
                 body,
             };
-            self.outbox.post(post(Body::EditCard { text, keyboard: None }));
+            self.outbox.post(post(Body::EditCard {
+                text,
+                keyboard: None,
+            }));
             self.outbox.post(post(Body::CloseTopic));
         }
         Ok(())
     }
 
     /// A staff post about `out.ticket` in its group's topic.
-    async fn to_group(&self, group: i64, out: &Outgoing, message: &render::Message, origin: &Origin) -> Result<()> {
+    async fn to_group(
+        &self,
+        group: i64,
+        out: &Outgoing,
+        message: &render::Message,
+        origin: &Origin,
+    ) -> Result<()> {
         let language = &out.language;
         let knowledge = self.desk.knowledge();
         let body = match &out.reply {
@@ -697,7 +786,12 @@ impl Shell {
                 let close_only: Vec<Vec<render::Button>> = card
                     .buttons
                     .iter()
-                    .map(|row| row.iter().filter(|b| matches!(b.action, Action::Close(_))).cloned().collect())
+                    .map(|row| {
+                        row.iter()
+                            .filter(|b| matches!(b.action, Action::Close(_)))
+                            .cloned()
+                            .collect()
+                    })
                     .collect();
                 Body::EditCard {
                     text: format!("{}\n\n{}", card.text, message.text),
@@ -745,7 +839,13 @@ impl Shell {
     }
 
     /// A message to an agent's private chat (user media copied along).
-    async fn to_private(&self, agent: AgentId, out: &Outgoing, message: &render::Message, origin: &Origin) -> Result<()> {
+    async fn to_private(
+        &self,
+        agent: AgentId,
+        out: &Outgoing,
+        message: &render::Message,
+        origin: &Origin,
+    ) -> Result<()> {
         let chat = ChatId(agent);
         let knowledge = self.desk.knowledge();
         if let (
@@ -767,10 +867,14 @@ impl Shell {
                 attachments: Vec::new(),
             };
             let caption = render(&bare, &out.language, &knowledge.faq).text;
-            self.courier.copy(chat, None, origin.chat, source, &caption).await?;
+            self.courier
+                .copy(chat, None, origin.chat, source, &caption)
+                .await?;
             return Ok(());
         }
-        self.courier.send_text(chat, None, &message.text, keyboard(&message.buttons)).await?;
+        self.courier
+            .send_text(chat, None, &message.text, keyboard(&message.buttons))
+            .await?;
         Ok(())
     }
 }
@@ -802,7 +906,12 @@ mod tests {
                 reason: "insults".into()
             })
         );
-        assert_eq!(parse_ban("/unban 5"), Some(BanCommand::Unban { target: Some(Target::User(5)) }));
+        assert_eq!(
+            parse_ban("/unban 5"),
+            Some(BanCommand::Unban {
+                target: Some(Target::User(5))
+            })
+        );
         assert_eq!(parse_ban("/banana"), None);
         assert_eq!(parse_ban("ban 5"), None);
     }

@@ -34,9 +34,12 @@ pub fn split_text(text: &str, limit: usize) -> Vec<String> {
         }
         let window = &rest[..fit];
         let half = window.len() / 2;
-        let cut = ["\n\n", "\n", " "]
-            .iter()
-            .find_map(|sep| window.rfind(sep).filter(|&at| at >= half && at > 0).map(|at| (at, sep.len())));
+        let cut = ["\n\n", "\n", " "].iter().find_map(|sep| {
+            window
+                .rfind(sep)
+                .filter(|&at| at >= half && at > 0)
+                .map(|at| (at, sep.len()))
+        });
         let (head, tail) = match cut {
             Some((at, len)) => (&rest[..at], &rest[at + len..]),
             None => (window, &rest[fit..]),
@@ -75,7 +78,11 @@ mod tests {
         let lines: Vec<String> = (0..600).map(|i| format!("line {i:04}")).collect();
         let pieces = split_text(&lines.join("\n"), MESSAGE_LIMIT);
         assert!(pieces.iter().all(|p| telegram_len(p) <= MESSAGE_LIMIT));
-        assert_eq!(pieces.join("\n"), lines.join("\n"), "nothing lost at line breaks");
+        assert_eq!(
+            pieces.join("\n"),
+            lines.join("\n"),
+            "nothing lost at line breaks"
+        );
         assert!(pieces[0].ends_with(&lines[pieces[0].lines().count() - 1]));
     }
 

@@ -54,31 +54,55 @@ impl Topics {
         let Some(value) = self.store.load_state(&topic_key(ticket)).await? else {
             return Ok(None);
         };
-        let record: TopicRecord = serde_json::from_value(value).context("reading a topic record")?;
-        self.by_ticket.lock().expect("topics poisoned").insert(ticket, record);
+        let record: TopicRecord =
+            serde_json::from_value(value).context("reading a topic record")?;
+        self.by_ticket
+            .lock()
+            .expect("topics poisoned")
+            .insert(ticket, record);
         Ok(Some(record))
     }
 
     /// The ticket whose topic `thread` is in `chat`, if any.
     pub async fn ticket_of(&self, chat: i64, thread: i32) -> Result<Option<TicketId>> {
-        if let Some(ticket) = self.by_thread.lock().expect("topics poisoned").get(&(chat, thread)) {
+        if let Some(ticket) = self
+            .by_thread
+            .lock()
+            .expect("topics poisoned")
+            .get(&(chat, thread))
+        {
             return Ok(Some(*ticket));
         }
         let Some(value) = self.store.load_state(&thread_key(chat, thread)).await? else {
             return Ok(None);
         };
-        let record: ThreadRecord = serde_json::from_value(value).context("reading a thread record")?;
-        self.by_thread.lock().expect("topics poisoned").insert((chat, thread), record.ticket);
+        let record: ThreadRecord =
+            serde_json::from_value(value).context("reading a thread record")?;
+        self.by_thread
+            .lock()
+            .expect("topics poisoned")
+            .insert((chat, thread), record.ticket);
         Ok(Some(record.ticket))
     }
 
     pub async fn save(&self, ticket: TicketId, record: TopicRecord) -> Result<()> {
         self.store
-            .save_state(&thread_key(record.chat, record.thread), &serde_json::to_value(ThreadRecord { ticket })?)
+            .save_state(
+                &thread_key(record.chat, record.thread),
+                &serde_json::to_value(ThreadRecord { ticket })?,
+            )
             .await?;
-        self.store.save_state(&topic_key(ticket), &serde_json::to_value(record)?).await?;
-        self.by_thread.lock().expect("topics poisoned").insert((record.chat, record.thread), ticket);
-        self.by_ticket.lock().expect("topics poisoned").insert(ticket, record);
+        self.store
+            .save_state(&topic_key(ticket), &serde_json::to_value(record)?)
+            .await?;
+        self.by_thread
+            .lock()
+            .expect("topics poisoned")
+            .insert((record.chat, record.thread), ticket);
+        self.by_ticket
+            .lock()
+            .expect("topics poisoned")
+            .insert(ticket, record);
         Ok(())
     }
 }
