@@ -89,17 +89,25 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Run { webhook, listen } => {
-            let webhook = webhook.zip(listen).map(|(url, listen)| crate::telegram::Webhook { url, listen });
+            let webhook = webhook
+                .zip(listen)
+                .map(|(url, listen)| crate::telegram::Webhook { url, listen });
             let launch = crate::telegram::Launch::from_env(webhook)?;
             let running = crate::telegram::start(&settings, launch).await?;
             match running.webhook_addr {
-                Some(addr) => eprintln!("helpdesk: receiving updates by webhook on {addr}; Ctrl-C stops"),
+                Some(addr) => {
+                    eprintln!("helpdesk: receiving updates by webhook on {addr}; Ctrl-C stops")
+                }
                 None => eprintln!("helpdesk: receiving updates by long polling; Ctrl-C stops"),
             }
             running.wait().await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ask { question, faq, json } => {
+        Command::Ask {
+            question,
+            faq,
+            json,
+        } => {
             let path = faq.unwrap_or(settings.faq_path);
             let (knowledge, _) = startup::load_knowledge(&path, settings.matcher)?;
             ask(&knowledge.matcher, &question, json)?;
@@ -118,7 +126,9 @@ fn ask(matcher: &Matcher, question: &str, json: bool) -> Result<()> {
     if json {
         let value = match &understanding {
             Understanding::Question(decision) => serde_json::to_value(decision)?,
-            other => serde_json::json!({ "outcome": { "kind": understanding_name(other) }, "candidates": [] }),
+            other => {
+                serde_json::json!({ "outcome": { "kind": understanding_name(other) }, "candidates": [] })
+            }
         };
         println!("{value}");
         return Ok(());
@@ -127,7 +137,9 @@ fn ask(matcher: &Matcher, question: &str, json: bool) -> Result<()> {
         Understanding::Question(decision) => {
             match &decision.outcome {
                 Outcome::Answer { entry_id } => println!("answer: {entry_id}"),
-                Outcome::Suggest { entry_ids } => println!("did you mean: {}", entry_ids.join(", ")),
+                Outcome::Suggest { entry_ids } => {
+                    println!("did you mean: {}", entry_ids.join(", "))
+                }
                 Outcome::NoMatch => println!("no match: hand off to a human"),
             }
             for candidate in &decision.candidates {
@@ -151,18 +163,25 @@ fn understanding_name(understanding: &Understanding) -> &'static str {
 
 /// The `eval` command: decides through the engine's own reading of a
 /// message, so asking for a human or small talk is never an answer.
-fn evaluate(faq: &Path, queries: &Path, config: matcher::MatcherConfig, json: bool) -> Result<ExitCode> {
+fn evaluate(
+    faq: &Path,
+    queries: &Path,
+    config: matcher::MatcherConfig,
+    json: bool,
+) -> Result<ExitCode> {
     let (knowledge, _) = startup::load_knowledge(faq, config)?;
     let queries = eval::read_queries(queries)?;
-    let (metrics, judged) = eval::evaluate(&queries, |query| match understand(&knowledge.matcher, query) {
-        Understanding::Question(decision) => Verdict {
-            answered: decision.answered().map(str::to_owned),
-            candidates: decision.candidates,
-        },
-        _ => Verdict {
-            answered: None,
-            candidates: Vec::new(),
-        },
+    let (metrics, judged) = eval::evaluate(&queries, |query| {
+        match understand(&knowledge.matcher, query) {
+            Understanding::Question(decision) => Verdict {
+                answered: decision.answered().map(str::to_owned),
+                candidates: decision.candidates,
+            },
+            _ => Verdict {
+                answered: None,
+                candidates: Vec::new(),
+            },
+        }
     });
     if !json {
         for j in judged.iter().filter(|j| j.is_wrong()) {
@@ -189,7 +208,10 @@ fn evaluate(faq: &Path, queries: &Path, config: matcher::MatcherConfig, json: bo
         );
     }
     if json {
-        println!("{}", serde_json::to_string(&metrics).context("serialising metrics")?);
+        println!(
+            "{}",
+            serde_json::to_string(&metrics).context("serialising metrics")?
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -214,7 +236,10 @@ fn check(path: &Path) -> ExitCode {
             for diagnostic in &diagnostics {
                 println!("{diagnostic}");
             }
-            let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
             println!("{}: {errors} error(s)", path.display());
             ExitCode::FAILURE
         }

@@ -52,7 +52,12 @@ pub const BANNER: &str = "helpdesk chat: the bot offline. You are the user; type
 
 impl Console {
     pub async fn new(settings: &Settings) -> Result<Console> {
-        let agent = settings.staff.agents.first().cloned().unwrap_or_else(default_agent);
+        let agent = settings
+            .staff
+            .agents
+            .first()
+            .cloned()
+            .unwrap_or_else(default_agent);
         let extra = if settings.staff.agents.is_empty() {
             vec![agent.clone()]
         } else {
@@ -93,7 +98,10 @@ impl Console {
             "" => return Ok(String::new()),
             "/agent" => {
                 self.side = Side::Agent;
-                return Ok(format!("(you are now agent {} \"{}\")\n", self.agent.id, self.agent.alias));
+                return Ok(format!(
+                    "(you are now agent {} \"{}\")\n",
+                    self.agent.id, self.agent.alias
+                ));
             }
             "/user" => {
                 self.side = Side::User;
@@ -106,7 +114,9 @@ impl Console {
                 Side::User => &self.user_buttons,
                 Side::Agent => &self.agent_buttons,
             };
-            n.checked_sub(1).and_then(|i| buttons.get(i)).map(|b| b.action.clone())
+            n.checked_sub(1)
+                .and_then(|i| buttons.get(i))
+                .map(|b| b.action.clone())
         });
         let outgoing = match self.side {
             Side::User => {
@@ -152,7 +162,9 @@ impl Console {
             let message = render(&out.reply, &out.language, &knowledge.faq);
             let (label, buttons) = match out.to {
                 Recipient::User(_) => ("bot → user", &mut self.user_buttons),
-                Recipient::Agent(id) if id == self.agent.id => ("bot → agent", &mut self.agent_buttons),
+                Recipient::Agent(id) if id == self.agent.id => {
+                    ("bot → agent", &mut self.agent_buttons)
+                }
                 Recipient::Agent(_) => ("bot → other agent", &mut Vec::new()),
                 Recipient::Staff => ("bot → staff", &mut self.agent_buttons),
             };

@@ -39,7 +39,8 @@ fn t<'a>(lang: &str, zh: &'a str, en: &'a str) -> &'a str {
 }
 
 const SECURITY_LINE_ZH: &str = "🔒 安全提示：客服绝不会索要您的密码、2FA 验证码或助记词。";
-const SECURITY_LINE_EN: &str = "🔒 Security: support will never ask for your password, 2FA codes or seed phrase.";
+const SECURITY_LINE_EN: &str =
+    "🔒 Security: support will never ask for your password, 2FA codes or seed phrase.";
 
 /// Renders `reply` in `lang` with the FAQ it may quote.
 pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
@@ -317,7 +318,12 @@ pub fn ticket_card(card: &TicketCard, faq: &Faq) -> String {
                 Author::Agent(id) => format!("agent {id}"),
                 Author::System => "system".to_owned(),
             };
-            let _ = write!(out, "\n[{}] {who}: {}", entry.at.format("%H:%M"), entry.text);
+            let _ = write!(
+                out,
+                "\n[{}] {who}: {}",
+                entry.at.format("%H:%M"),
+                entry.text
+            );
             for a in &entry.attachments {
                 let _ = write!(out, " [{}]", a.kind);
             }

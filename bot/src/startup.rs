@@ -16,7 +16,11 @@ pub fn load_knowledge(path: &Path, config: MatcherConfig) -> Result<(Knowledge, 
     let loaded = matcher::faq::load(path).map_err(|error| match error {
         matcher::LoadError::Invalid { diagnostics } => {
             let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("the FAQ at {} is invalid:\n{}", path.display(), lines.join("\n"))
+            anyhow::anyhow!(
+                "the FAQ at {} is invalid:\n{}",
+                path.display(),
+                lines.join("\n")
+            )
         }
         other => anyhow::Error::new(other),
     })?;

@@ -128,9 +128,15 @@ pub enum Effect {
     /// Open a ticket (or add to the user's open one); the desk then calls
     /// [`Engine::ticket_opened`].
     OpenTicket(NewTicket),
-    Append { ticket: TicketId, entry: NewEntry },
+    Append {
+        ticket: TicketId,
+        entry: NewEntry,
+    },
     Cancel(TicketId),
-    Rate { ticket: TicketId, score: u8 },
+    Rate {
+        ticket: TicketId,
+        score: u8,
+    },
     Record(QueryRecord),
 }
 
@@ -172,12 +178,24 @@ impl Engine<'_> {
         }
 
         match (&message.input, open) {
-            (UserInput::Command(command), _) => self.command(conversation, open, message, *command, &mut out),
-            (UserInput::Button(action), _) => self.button(conversation, open, message, action, &mut out),
-            (UserInput::Text(_), Some(ticket)) | (UserInput::Attachment { .. }, Some(ticket)) => {
-                self.to_ticket(conversation, ticket, message, text.unwrap_or_default(), &mut out)
+            (UserInput::Command(command), _) => {
+                self.command(conversation, open, message, *command, &mut out)
             }
-            (UserInput::Text(_), None) => self.question(conversation, message, &text.unwrap_or_default(), &mut out),
+            (UserInput::Button(action), _) => {
+                self.button(conversation, open, message, action, &mut out)
+            }
+            (UserInput::Text(_), Some(ticket)) | (UserInput::Attachment { .. }, Some(ticket)) => {
+                self.to_ticket(
+                    conversation,
+                    ticket,
+                    message,
+                    text.unwrap_or_default(),
+                    &mut out,
+                )
+            }
+            (UserInput::Text(_), None) => {
+                self.question(conversation, message, &text.unwrap_or_default(), &mut out)
+            }
             (UserInput::Attachment { .. }, None) | (UserInput::Unsupported, _) => {
                 out.push(Effect::Say(Reply::CannotHandle))
             }
@@ -229,7 +247,10 @@ impl Engine<'_> {
             Some("zh") => return "zh".to_owned(),
             // A word or two of English ("ok", "USDT pending") from someone
             // the bot speaks Chinese with does not switch languages.
-            Some(lang) if conversation.language.is_none() || english_words(text.unwrap_or_default()) >= 3 => {
+            Some(lang)
+                if conversation.language.is_none()
+                    || english_words(text.unwrap_or_default()) >= 3 =>
+            {
                 return lang.to_owned();
             }
             _ => {}
@@ -259,7 +280,9 @@ impl Engine<'_> {
                     conversation.awaiting_details = None;
                     out.push(Effect::Cancel(ticket.id));
                     out.push(Effect::Say(Reply::Cancelled { ticket: ticket.id }));
-                    out.push(Effect::TellStaff(Reply::UserCancelled { ticket: ticket.id }));
+                    out.push(Effect::TellStaff(Reply::UserCancelled {
+                        ticket: ticket.id,
+                    }));
                 }
                 None => out.push(Effect::Say(Reply::NothingToCancel)),
             },
@@ -302,7 +325,9 @@ impl Engine<'_> {
             Action::NoneOfThese => out.push(Effect::Say(Reply::OfferHuman)),
             Action::Browse => out.push(Effect::Say(Reply::Categories)),
             Action::Category(id) if faq.category(id).is_some() => {
-                out.push(Effect::Say(Reply::CategoryEntries { category: id.clone() }))
+                out.push(Effect::Say(Reply::CategoryEntries {
+                    category: id.clone(),
+                }))
             }
             Action::Rate { ticket, score } if conversation.awaiting_rating == Some(*ticket) => {
                 self.rate(conversation, *ticket, *score, out)
@@ -317,7 +342,13 @@ impl Engine<'_> {
         }
     }
 
-    fn rate(&self, conversation: &mut Conversation, ticket: TicketId, score: u8, out: &mut Vec<Effect>) {
+    fn rate(
+        &self,
+        conversation: &mut Conversation,
+        ticket: TicketId,
+        score: u8,
+        out: &mut Vec<Effect>,
+    ) {
         conversation.awaiting_rating = None;
         out.push(Effect::Rate { ticket, score });
         out.push(Effect::Say(Reply::ThanksForRating { score }));
@@ -367,7 +398,13 @@ impl Engine<'_> {
         }
     }
 
-    fn question(&self, conversation: &mut Conversation, message: &UserMessage, text: &str, out: &mut Vec<Effect>) {
+    fn question(
+        &self,
+        conversation: &mut Conversation,
+        message: &UserMessage,
+        text: &str,
+        out: &mut Vec<Effect>,
+    ) {
         let user_turn = NewEntry {
             dedup_key: message.key.clone(),
             ..NewEntry::text(Author::User, text)
@@ -406,8 +443,13 @@ impl Engine<'_> {
                     }
                     Outcome::Suggest { entry_ids } => {
                         out.push(record(QueryOutcome::Suggested, Some(&decision)));
-                        push_turn(conversation, bot_turn(format!("did you mean: {}", entry_ids.join(", "))));
-                        out.push(Effect::Say(Reply::DidYouMean { entry_ids: entry_ids.clone() }));
+                        push_turn(
+                            conversation,
+                            bot_turn(format!("did you mean: {}", entry_ids.join(", "))),
+                        );
+                        out.push(Effect::Say(Reply::DidYouMean {
+                            entry_ids: entry_ids.clone(),
+                        }));
                     }
                     Outcome::NoMatch => {
                         out.push(record(QueryOutcome::NoMatch, Some(&decision)));
@@ -434,8 +476,13 @@ impl Engine<'_> {
             conversation.shown.push(entry_id.to_owned());
         }
         // The candidates the matcher ranked are on the user's turn.
-        push_turn(conversation, bot_turn(format!("answered with FAQ entry `{entry_id}`")));
-        out.push(Effect::Say(Reply::Answer { entry_id: entry_id.to_owned() }));
+        push_turn(
+            conversation,
+            bot_turn(format!("answered with FAQ entry `{entry_id}`")),
+        );
+        out.push(Effect::Say(Reply::Answer {
+            entry_id: entry_id.to_owned(),
+        }));
         if entry.escalate {
             self.handoff(conversation, None, message, None, Some(entry_id), out);
         }
@@ -542,9 +589,11 @@ pub fn detect_language(text: &str) -> Option<&'static str> {
 
 /// Words of two or more ASCII letters and nothing else.
 fn english_words(text: &str) -> usize {
-    text.split(|c: char| c.is_whitespace() || matches!(c, ',' | '.' | '!' | '?' | ';' | ':' | '"' | '(' | ')'))
-        .filter(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '\''))
-        .count()
+    text.split(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | '.' | '!' | '?' | ';' | ':' | '"' | '(' | ')')
+    })
+    .filter(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '\''))
+    .count()
 }
 
 fn is_han(c: char) -> bool {
@@ -565,13 +614,24 @@ mod tests {
     fn callback_data_round_trips_and_rejects_garbage() {
         for action in [
             Action::Solved("deposit-x".into()),
-            Action::Rate { ticket: 12, score: 5 },
+            Action::Rate {
+                ticket: 12,
+                score: 5,
+            },
             Action::Human,
             Action::Claim(3),
         ] {
             assert_eq!(Action::parse(&action.to_data()), Some(action));
         }
-        for bad in ["", "rate:1:9", "rate:x:1", "claim:", "ok:", "human:1", "drop table"] {
+        for bad in [
+            "",
+            "rate:1:9",
+            "rate:x:1",
+            "claim:",
+            "ok:",
+            "human:1",
+            "drop table",
+        ] {
             assert_eq!(Action::parse(bad), None, "{bad}");
         }
     }
@@ -581,14 +641,21 @@ mod tests {
         assert_eq!(detect_language("USDT提币一直pending"), Some("zh"));
         assert_eq!(detect_language("my deposit"), Some("en"));
         assert_eq!(detect_language("123456"), None);
-        assert_eq!(detect_language(&format!("0x{}", "ab".repeat(32))), None, "a tx hash is not English");
+        assert_eq!(
+            detect_language(&format!("0x{}", "ab".repeat(32))),
+            None,
+            "a tx hash is not English"
+        );
         assert_eq!(normalize_language_code("zh-hans").as_deref(), Some("zh"));
         assert_eq!(normalize_language_code(""), None);
     }
 
     #[test]
     fn commands_accept_a_bot_name_suffix() {
-        assert_eq!(UserCommand::parse("/start@helpdesk_bot"), Some(UserCommand::Start));
+        assert_eq!(
+            UserCommand::parse("/start@helpdesk_bot"),
+            Some(UserCommand::Start)
+        );
         assert_eq!(UserCommand::parse("/HUMAN"), Some(UserCommand::Human));
         assert_eq!(UserCommand::parse("start"), None);
         assert_eq!(UserCommand::parse("/unknown"), None);

@@ -1,7 +1,10 @@
 //! What the bot says, as values. Wording lives in one place, `render`; the
 //! engine only picks a [`Reply`] and the buttons it carries ([`Action`]).
 
-use handoff::{AgentId, Attachment, Details, Priority, QueuePosition, Status, TicketId, TranscriptEntry, UserInfo};
+use handoff::{
+    AgentId, Attachment, Details, Priority, QueuePosition, Status, TicketId, TranscriptEntry,
+    UserInfo,
+};
 use serde::{Deserialize, Serialize};
 
 /// A button press, as carried in Telegram's callback data (≤ 64 bytes) and
@@ -57,7 +60,10 @@ impl Action {
                 if !(1..=5).contains(&score) {
                     return None;
                 }
-                Action::Rate { ticket: ticket.parse().ok()?, score }
+                Action::Rate {
+                    ticket: ticket.parse().ok()?,
+                    score,
+                }
             }
             "skip" if rest.is_empty() => Action::SkipDetails,
             "claim" => Action::Claim(rest.parse().ok()?),
@@ -108,12 +114,19 @@ pub enum Refusal {
     /// Not a configured agent or admin.
     NotAllowed,
     NoSuchTicket(TicketId),
-    AlreadyClaimed { ticket: TicketId, by: AgentId },
-    NotOpen { ticket: TicketId },
+    AlreadyClaimed {
+        ticket: TicketId,
+        by: AgentId,
+    },
+    NotOpen {
+        ticket: TicketId,
+    },
     /// The agent has no ticket in hand to reply to or close.
     NoTicketInHand,
     /// The ticket is claimed by another agent.
-    NotYours { ticket: TicketId },
+    NotYours {
+        ticket: TicketId,
+    },
     UnknownEntry(String),
     UnknownCommand,
     NoWaitingTickets,
@@ -125,8 +138,12 @@ pub enum Reply {
     // --- to users ---
     Welcome,
     Help,
-    Answer { entry_id: String },
-    DidYouMean { entry_ids: Vec<String> },
+    Answer {
+        entry_id: String,
+    },
+    DidYouMean {
+        entry_ids: Vec<String>,
+    },
     NoMatch,
     /// After "none of these" or "not helpful" with nothing better to offer.
     OfferHuman,
@@ -134,35 +151,84 @@ pub enum Reply {
     Greeting,
     YouAreWelcome,
     Categories,
-    CategoryEntries { category: String },
+    CategoryEntries {
+        category: String,
+    },
     SecretWarning,
     /// A ticket opened (or the user's open one got this message).
-    Queued { ticket: TicketId, queue: QueueInfo, created: bool },
-    AskDetails { ticket: TicketId },
+    Queued {
+        ticket: TicketId,
+        queue: QueueInfo,
+        created: bool,
+    },
+    AskDetails {
+        ticket: TicketId,
+    },
     DetailsNoted,
-    AgentJoined { alias: String },
-    FromAgent { alias: String, text: String, attachments: Vec<Attachment> },
-    FaqFromAgent { alias: String, entry_id: String },
-    TicketClosed { ticket: TicketId },
-    ThanksForRating { score: u8 },
-    Cancelled { ticket: TicketId },
+    AgentJoined {
+        alias: String,
+    },
+    FromAgent {
+        alias: String,
+        text: String,
+        attachments: Vec<Attachment>,
+    },
+    FaqFromAgent {
+        alias: String,
+        entry_id: String,
+    },
+    TicketClosed {
+        ticket: TicketId,
+    },
+    ThanksForRating {
+        score: u8,
+    },
+    Cancelled {
+        ticket: TicketId,
+    },
     NothingToCancel,
     /// Something the bot cannot handle here (e.g. a sticker outside a handoff).
     CannotHandle,
     // --- to staff ---
     NewTicket(TicketCard),
-    UserWrote { ticket: TicketId, user: UserInfo, text: String, attachments: Vec<Attachment> },
-    UserCancelled { ticket: TicketId },
-    UserRated { ticket: TicketId, score: u8 },
+    UserWrote {
+        ticket: TicketId,
+        user: UserInfo,
+        text: String,
+        attachments: Vec<Attachment>,
+    },
+    UserCancelled {
+        ticket: TicketId,
+    },
+    UserRated {
+        ticket: TicketId,
+        score: u8,
+    },
     /// An unclaimed ticket has waited past the configured limit.
-    StillWaiting { ticket: TicketId, user: UserInfo, minutes: i64 },
+    StillWaiting {
+        ticket: TicketId,
+        user: UserInfo,
+        minutes: i64,
+    },
     Queue(Vec<QueueLine>),
     Claimed(TicketCard),
     /// Told to the other agents when one claims.
-    ClaimedBy { ticket: TicketId, agent: String },
-    ClosedByAgent { ticket: TicketId },
-    NoteAdded { ticket: TicketId },
-    Linked { ticket: TicketId, entry_id: String },
-    Delivered { ticket: TicketId },
+    ClaimedBy {
+        ticket: TicketId,
+        agent: String,
+    },
+    ClosedByAgent {
+        ticket: TicketId,
+    },
+    NoteAdded {
+        ticket: TicketId,
+    },
+    Linked {
+        ticket: TicketId,
+        entry_id: String,
+    },
+    Delivered {
+        ticket: TicketId,
+    },
     Refused(Refusal),
 }
