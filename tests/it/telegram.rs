@@ -1194,6 +1194,30 @@ async fn a_ticket_of_a_team_with_its_own_group_opens_its_topic_there() {
 }
 
 #[tokio::test]
+async fn an_unclaimed_ticket_past_the_waiting_limit_is_announced_again_in_its_topic() {
+    let scene = Scene::start(|s| {
+        s.telegram.staff_group = Some(STAFF);
+        s.staff.realert_after_secs = 1;
+    })
+    .await;
+    let (ticket, thread) = scene.open_ticket_in_topic(&lin()).await;
+    let alert = scene
+        .fake
+        .wait_for("a re-alert in the topic", |_| {
+            scene
+                .topic_posts(thread)
+                .iter()
+                .any(|c| c.text().contains("still unclaimed"))
+        })
+        .await
+        .into_iter()
+        .find(|c| c.text().contains("still unclaimed"))
+        .unwrap();
+    assert_eq!(alert.buttons(), vec![format!("claim:{ticket}")]);
+    scene.stop().await;
+}
+
+#[tokio::test]
 async fn no_log_line_contains_the_token_even_at_trace_level() {
     use std::sync::{Arc, Mutex};
     use tracing_subscriber::util::SubscriberInitExt;

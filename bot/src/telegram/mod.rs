@@ -126,6 +126,7 @@ impl Launch {
 pub struct Running {
     shutdown: ShutdownToken,
     task: JoinHandle<()>,
+    realerts: JoinHandle<()>,
     outbox: Outbox,
     desk: Arc<Desk>,
     /// Where the webhook listens (the real port when asked for port 0).
@@ -163,6 +164,7 @@ impl Running {
 
     async fn finish(self) -> Result<()> {
         self.task.await.context("the dispatcher task failed")?;
+        self.realerts.abort();
         if !self.outbox.flush(FLUSH_LIMIT).await {
             tracing::warn!("stopped with staff posts still queued (they are on their tickets)");
         }
@@ -305,6 +307,11 @@ pub async fn start_with_desk(
         telegram.clone(),
     ));
 
+    let realerts = tokio::spawn(announce_waiting_tickets(
+        shell.clone(),
+        Duration::from_secs((settings.staff.realert_after_secs / 4).clamp(1, 30)),
+    ));
+
     let mut builder = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![shell])
         .default_handler(|update| async move {
@@ -378,10 +385,25 @@ pub async fn start_with_desk(
     Ok(Running {
         shutdown,
         task,
+        realerts,
         outbox,
         desk,
         webhook_addr,
     })
+}
+
+/// Announces unclaimed tickets past the re-alert limit, every `every`
+/// (the store hands each one out once per limit, across replicas).
+async fn announce_waiting_tickets(shell: Arc<Shell>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match shell.desk.realerts().await {
+            Ok(outgoing) => shell.announce(outgoing).await,
+            Err(error) => tracing::warn!("checking for waiting tickets failed: {error:#}"),
+        }
+    }
 }
 
 /// Logs a failed update with its cause chain; never a message body.

@@ -341,6 +341,19 @@ impl Shell {
         Ok(())
     }
 
+    /// Delivers what no update caused (re-alerts of waiting tickets).
+    pub async fn announce(&self, outgoing: Vec<Outgoing>) {
+        let origin = Origin {
+            chat: ChatId(0),
+            thread: None,
+            message: None,
+            topic_ticket: None,
+            agent: None,
+            in_staff_group: false,
+        };
+        self.deliver(outgoing, &origin).await;
+    }
+
     async fn answer(&self, query: &CallbackQuery, text: Option<String>) {
         if let Err(error) = self.courier.answer_callback(query.id.clone(), text).await {
             tracing::warn!("answering a button press failed: {error}");
