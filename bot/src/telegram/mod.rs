@@ -418,3 +418,38 @@ impl teloxide::error_handlers::ErrorHandler<anyhow::Error> for ErrorLogger {
         Box::pin(async {})
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closures return figment::Error
+    fn secrets_never_show_in_debug_output() {
+        let launch = Launch::new("123456:VerySecretTokenValue");
+        assert!(!format!("{launch:?}").contains("VerySecret"));
+        figment::Jail::expect_with(|jail| {
+            jail.set_env(
+                "HELPDESK_TELEGRAM__WEBHOOK_SECRET",
+                "from-the-environment_1",
+            );
+            let settings = Settings::load(None).expect("loads");
+            let secret = settings
+                .telegram
+                .webhook_secret
+                .clone()
+                .expect("read from the environment");
+            assert_eq!(secret.0, "from-the-environment_1");
+            assert!(!format!("{settings:?}").contains("from-the-environment"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_webhook_secret_telegram_would_refuse_is_an_error_not_a_panic() {
+        assert!(check_webhook_secret("good_secret-123").is_ok());
+        assert!(check_webhook_secret("").is_err());
+        assert!(check_webhook_secret("has space").is_err());
+        assert!(check_webhook_secret(&"x".repeat(257)).is_err());
+    }
+}
