@@ -66,12 +66,42 @@ pub enum Command {
         /// Print the metrics as one JSON object on the last line.
         #[arg(long)]
         json: bool,
+        /// Also write a self-contained HTML page: the metrics, precision and
+        /// coverage by threshold (a plot), the wrong answers and the misses.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
     /// Validate FAQ files: errors and warnings with file:line:column.
     Check {
         /// FAQ file or folder (default: from settings, `faq-data`).
         path: Option<PathBuf>,
     },
+    /// Suggest FAQ work from what the bot missed: new questions for entries
+    /// (from agents' /link marks) as YAML to paste, and clusters of similar
+    /// questions no entry answers.
+    Suggest {
+        /// Look this many days back.
+        #[arg(long, value_name = "DAYS", default_value_t = crate::admin::SUGGEST_DAYS)]
+        since: i64,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "PATH")]
+        faq: Option<PathBuf>,
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// The help desk's numbers: today and the last 7 days.
+    Stats {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+    },
+    /// Print the JSON Schema of a FAQ file (for editor autocompletion and
+    /// validation; see the README).
+    Schema,
 }
 
 /// Runs the parsed command; the exit code says whether it succeeded.
@@ -113,11 +143,127 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             ask(&knowledge.matcher, &question, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { faq, queries, json } => {
+        Command::Eval {
+            faq,
+            queries,
+            json,
+            report,
+        } => {
             let path = faq.unwrap_or(settings.faq_path);
-            evaluate(&path, &queries, settings.matcher, json)
+            evaluate(&path, &queries, settings.matcher, json, report.as_deref())
         }
         Command::Check { path } => Ok(check(&path.unwrap_or(settings.faq_path))),
+        Command::Suggest {
+            since,
+            json,
+            faq,
+            database,
+        } => {
+            let path = faq.unwrap_or(settings.faq_path);
+            let url = database.unwrap_or(settings.database_url);
+            suggest(&path, &url, settings.matcher, since, json).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats { json, database } => {
+            let url = database.unwrap_or(settings.database_url);
+            let store = startup::open_store(&url).await?;
+            let report = crate::admin::stats::read(&store).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!(
+                    "{}",
+                    crate::admin::stats::render(&report, &settings.staff.language)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&matcher::faq::json_schema())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The `suggest` command.
+async fn suggest(
+    faq: &Path,
+    database: &str,
+    config: matcher::MatcherConfig,
+    days: i64,
+    json: bool,
+) -> Result<()> {
+    let (knowledge, _) = startup::load_knowledge(faq, config)?;
+    let store = startup::open_store(database).await?;
+    let since = chrono::Utc::now() - chrono::Duration::days(days.max(0));
+    let suggestions = crate::admin::suggest::suggest(&store, &knowledge, since).await?;
+    if json {
+        let mut value = serde_json::to_value(&suggestions)?;
+        value["yaml"] = crate::admin::suggest::yaml_snippet(&suggestions.new_questions).into();
+        println!("{value}");
+    } else {
+        println!("# Suggestions from the last {days} day(s)\n");
+        print!(
+            "{}",
+            crate::admin::suggest::render(&suggestions, usize::MAX, "en")
+        );
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr while `total` queries are decided, when stderr
+/// is a terminal and the run is long enough to want one. The deciding
+/// closure only bumps a counter (so the bar does not add to the measured
+/// latency); a thread of its own draws.
+struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    drawer: Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+}
+
+impl Progress {
+    /// Queries below this many finish too fast to need a bar.
+    const MIN_QUERIES: usize = 200;
+
+    fn start(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let drawer = (std::io::stderr().is_terminal() && total >= Self::MIN_QUERIES).then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} queries  {elapsed} (eta {eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let (stop, stopped) = std::sync::mpsc::channel();
+            let count = done.clone();
+            let thread = std::thread::spawn(move || {
+                loop {
+                    bar.set_position(count.load(std::sync::atomic::Ordering::Relaxed));
+                    match stopped.recv_timeout(std::time::Duration::from_millis(100)) {
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                        _ => break,
+                    }
+                }
+                bar.finish_and_clear();
+            });
+            (stop, thread)
+        });
+        Progress { done, drawer }
+    }
+
+    fn tick(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn finish(self) {
+        if let Some((stop, thread)) = self.drawer {
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
     }
 }
 
@@ -165,13 +311,16 @@ fn understanding_name(understanding: &Understanding) -> &'static str {
 /// message, so asking for a human or small talk is never an answer.
 fn evaluate(
     faq: &Path,
-    queries: &Path,
+    queries_path: &Path,
     config: matcher::MatcherConfig,
     json: bool,
+    report: Option<&Path>,
 ) -> Result<ExitCode> {
     let (knowledge, _) = startup::load_knowledge(faq, config)?;
-    let queries = eval::read_queries(queries)?;
+    let queries = eval::read_queries(queries_path)?;
+    let progress = Progress::start(queries.len());
     let (metrics, judged) = eval::evaluate(&queries, |query| {
+        progress.tick();
         match understand(&knowledge.matcher, query) {
             Understanding::Question(decision) => Verdict {
                 answered: decision.answered().map(str::to_owned),
@@ -183,6 +332,7 @@ fn evaluate(
             },
         }
     });
+    progress.finish();
     if !json {
         for j in judged.iter().filter(|j| j.is_wrong()) {
             println!(
@@ -206,6 +356,17 @@ fn evaluate(
             metrics.p50_us,
             metrics.p99_us
         );
+    }
+    if let Some(report) = report {
+        let html = crate::admin::report::html(&crate::admin::report::ReportInput {
+            faq: &faq.display().to_string(),
+            queries: &queries_path.display().to_string(),
+            config: &config,
+            metrics: &metrics,
+            judged: &judged,
+        });
+        std::fs::write(report, html).with_context(|| format!("writing {}", report.display()))?;
+        eprintln!("report written to {}", report.display());
     }
     if json {
         println!(

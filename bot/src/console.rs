@@ -3,12 +3,17 @@
 //! One person plays both sides of the same engine and database: the user
 //! (id 1) and an agent (the first configured agent, else a built-in console
 //! agent). `/agent` and `/user` switch sides; a number presses a button of
-//! the last message shown to the current side; `/quit` leaves.
+//! the last message shown to the current side; `/quit` leaves. On the agent
+//! side an admin also has `/stats`, `/reload` and `/suggest`; with no staff
+//! configured at all, the console agent is an admin.
+
+use std::sync::Arc;
 
 use anyhow::Result;
 use handoff::{UserId, UserInfo};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
+use crate::admin::{Admin, AdminCommand};
 use crate::desk::{AgentCommand, AgentProfile, Desk, Outgoing, Recipient};
 use crate::engine::{UserCommand, UserInput, UserMessage};
 use crate::render::{Button, render};
@@ -35,7 +40,8 @@ pub enum Side {
 
 /// The console's state: which side is typing and the buttons each side saw last.
 pub struct Console {
-    desk: Desk,
+    desk: Arc<Desk>,
+    admin: Admin,
     pub side: Side,
     user: UserInfo,
     agent: AgentProfile,
@@ -45,7 +51,8 @@ pub struct Console {
 }
 
 pub const BANNER: &str = "helpdesk chat: the bot offline. You are the user; type a question.
-  /agent  switch to the agent side (/queue, /next, /claim N, /close, /note, /faq ID, /link ID; plain text goes to the user)
+  /agent  switch to the agent side (/queue, /next, /claim N, /close, /note, /faq ID, /link ID; plain text goes to the user;
+          admins: /stats, /reload, /suggest)
   /user   switch back to the user side (/start, /help, /human, /cancel, /faq)
   1, 2 …  press a button of the last message shown to your side
   /quit   leave";
@@ -63,13 +70,20 @@ impl Console {
         } else {
             Vec::new()
         };
-        let desk = startup::build_desk(settings, &extra).await?;
+        // Nobody configured: the console agent runs the desk alone, admin too.
+        let mut settings = settings.clone();
+        if settings.staff.agents.is_empty() && settings.staff.admins.is_empty() {
+            settings.staff.admins.push(agent.id);
+        }
+        let desk = Arc::new(startup::build_desk(&settings, &extra).await?);
+        let admin = Admin::new(desk.clone(), &settings);
         let language = std::env::var("LANG")
             .ok()
             .and_then(|l| crate::engine::normalize_language_code(&l))
             .unwrap_or_default();
         Ok(Console {
             desk,
+            admin,
             side: Side::User,
             user: UserInfo {
                 id: CONSOLE_USER,
@@ -82,6 +96,11 @@ impl Console {
             agent_buttons: Vec::new(),
             next_message_id: 1,
         })
+    }
+
+    /// The admin side of this console's desk (reloads, metrics).
+    pub fn admin(&self) -> &Admin {
+        &self.admin
     }
 
     pub fn prompt(&self) -> &'static str {
@@ -108,6 +127,18 @@ impl Console {
                 return Ok("(you are now the user)\n".to_owned());
             }
             _ => {}
+        }
+        if self.side == Side::Agent
+            && let Some(command) = AdminCommand::parse(line)
+        {
+            let reply = self.admin.handle(self.agent.id, command).await?;
+            let text = reply.render(&self.desk.staff().language);
+            let mut lines = text.lines();
+            let mut printed = format!("bot → admin: {}\n", lines.next().unwrap_or_default());
+            for line in lines {
+                printed.push_str(&format!("    {line}\n"));
+            }
+            return Ok(printed);
         }
         let pressed = line.parse::<usize>().ok().and_then(|n| {
             let buttons = match self.side {
@@ -193,6 +224,22 @@ impl Console {
 /// Runs the console on stdin/stdout until `/quit` or end of input.
 pub async fn run(settings: &Settings) -> Result<()> {
     let mut console = Console::new(settings).await?;
+    // The FAQ watcher and the metrics server, as the settings say.
+    let _admin = console.admin().start(settings).await?;
+    let mut outcomes = console.admin().reloader().subscribe();
+    let language = console.desk.staff().language.clone();
+    tokio::spawn(async move {
+        while let Ok(outcome) = outcomes.recv().await {
+            if outcome.trigger == crate::admin::reload::Trigger::FileChange {
+                let text = crate::admin::render_reload(&outcome, &language);
+                let mut stdout = tokio::io::stdout();
+                let _ = stdout
+                    .write_all(format!("\n(file change) {text}\n").as_bytes())
+                    .await;
+                let _ = stdout.flush().await;
+            }
+        }
+    });
     let mut stdout = tokio::io::stdout();
     stdout.write_all(format!("{BANNER}\n").as_bytes()).await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();

@@ -5,6 +5,7 @@
 //! [`render`], the [`desk`] that runs the engine against the store, the
 //! shells ([`console`], [`telegram`]), [`settings`], [`startup`] wiring, and the [`cli`].
 
+pub mod admin;
 pub mod cli;
 pub mod console;
 pub mod desk;

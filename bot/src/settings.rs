@@ -29,6 +29,7 @@ pub struct Settings {
     pub matcher: MatcherConfig,
     pub staff: StaffSettings,
     pub telegram: TelegramSettings,
+    pub admin: AdminSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,6 +76,7 @@ impl Default for Settings {
             matcher: MatcherConfig::default(),
             staff: StaffSettings::default(),
             telegram: TelegramSettings::default(),
+            admin: AdminSettings::default(),
         }
     }
 }
@@ -105,6 +107,32 @@ impl Default for StaffSettings {
             manager_wait_secs: 300,
             business_hours: None,
             realert_after_secs: 600,
+        }
+    }
+}
+
+/// What admins get from a running bot: live FAQ reloads and the metrics
+/// endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSettings {
+    /// Where `/metrics` (Prometheus) and `/healthz` are served, e.g.
+    /// `127.0.0.1:9184`. None (the default): no metrics server.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// Watch the FAQ path and reload it when its files change (`/reload`
+    /// works either way).
+    pub reload: bool,
+    /// Reload this long after the last change seen (an editor's save is
+    /// several file events).
+    pub debounce_ms: u64,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        AdminSettings {
+            metrics_listen: None,
+            reload: true,
+            debounce_ms: 500,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One integration-test binary for the whole workspace (see ARCHITECTURE.md).
 //! Each module is one area of the product, tested from the outside.
 
+mod admin;
 mod faq_files;
 mod matcher_quality;
 mod store;

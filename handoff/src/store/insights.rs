@@ -22,6 +22,11 @@ use crate::model::*;
 
 /// At most this many links are kept per entry (the newest).
 const MAX_LINKS_PER_ENTRY: usize = 2_000;
+/// At most this many questions are taken from one linked ticket.
+pub const MAX_QUESTIONS_PER_LINK: usize = 3;
+/// How the bot's transcript line of an auto-answer begins (the engine
+/// writes "answered with FAQ entry `ID`").
+const BOT_ANSWERED: &str = "answered with FAQ entry";
 
 /// One `/link` mark: the agent said `entry_id` should have answered `ticket`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,8 +106,10 @@ impl Store {
     }
 
     /// The users' questions on tickets linked to any of `entry_ids` since
-    /// `since`: the user's transcript lines before the first agent line
-    /// (what the bot was asked and failed at), oldest ticket first.
+    /// `since`, oldest ticket first: on each ticket, the user's lines after
+    /// the bot's last answer and before the first agent line (what the
+    /// user was still asking when they were handed over), at most the last
+    /// [`MAX_QUESTIONS_PER_LINK`].
     pub async fn linked_questions(
         &self,
         entry_ids: &[String],
@@ -117,20 +124,24 @@ impl Store {
                 let Some(ticket) = self.ticket(link.ticket).await? else {
                     continue;
                 };
+                let mut asked: Vec<String> = Vec::new();
                 for line in self.transcript(link.ticket).await? {
                     match line.author {
                         Author::Agent(_) => break,
-                        Author::User if !line.text.trim().is_empty() => {
-                            questions.push(LinkedQuestion {
-                                entry_id: entry_id.clone(),
-                                ticket: link.ticket,
-                                language: ticket.user.language.clone(),
-                                text: line.text,
-                            })
-                        }
+                        // An earlier question the bot did answer: not what
+                        // the ticket is about.
+                        Author::Bot if line.text.starts_with(BOT_ANSWERED) => asked.clear(),
+                        Author::User if !line.text.trim().is_empty() => asked.push(line.text),
                         _ => {}
                     }
                 }
+                let skip = asked.len().saturating_sub(MAX_QUESTIONS_PER_LINK);
+                questions.extend(asked.into_iter().skip(skip).map(|text| LinkedQuestion {
+                    entry_id: entry_id.clone(),
+                    ticket: link.ticket,
+                    language: ticket.user.language.clone(),
+                    text,
+                }));
             }
         }
         Ok(questions)

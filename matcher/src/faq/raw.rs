@@ -287,8 +287,17 @@ fn without_null(value: &mut serde_json::Value) {
                 if choices.len() == 1 {
                     let only = choices.remove(0);
                     map.remove("anyOf");
-                    if let Value::Object(inner) = only {
-                        map.extend(inner);
+                    match only {
+                        // Draft 07 ignores the siblings of a `$ref` (the
+                        // description): keep it apart, as schemars does.
+                        Value::Object(inner) if inner.contains_key("$ref") => {
+                            map.insert(
+                                "allOf".to_owned(),
+                                Value::Array(vec![Value::Object(inner)]),
+                            );
+                        }
+                        Value::Object(inner) => map.extend(inner),
+                        _ => {}
                     }
                 }
             }
