@@ -453,8 +453,21 @@ impl Desk {
         }))
     }
 
-    /// Handles one command from a staff member (or someone pretending).
+    /// Handles one command from a staff member (or someone pretending); text
+    /// and ticket commands act on the agent's ticket in hand.
     pub async fn agent(&self, agent: AgentId, command: AgentCommand) -> Result<Vec<Outgoing>> {
+        self.agent_on(agent, None, command).await
+    }
+
+    /// Like [`Desk::agent`], but text and ticket commands act on `ticket`
+    /// when given (a command typed in that ticket's forum topic), whatever
+    /// the agent holds elsewhere. The ticket must still be theirs.
+    pub async fn agent_on(
+        &self,
+        agent: AgentId,
+        ticket: Option<TicketId>,
+        command: AgentCommand,
+    ) -> Result<Vec<Outgoing>> {
         let to_agent = |reply: Reply, ticket: Option<TicketId>| Outgoing {
             to: Recipient::Agent(agent),
             ticket,
@@ -473,6 +486,7 @@ impl Desk {
         };
         let mut out = Vec::new();
         let refuse = |refusal: Refusal| vec![to_agent(Reply::Refused(refusal), None)];
+        let focus = ticket.or(state.in_hand);
         let command = match command {
             AgentCommand::Button(Action::Claim(id)) => AgentCommand::Claim(id),
             AgentCommand::Button(Action::Close(id)) => AgentCommand::Close(Some(id)),
@@ -507,7 +521,7 @@ impl Desk {
                 None => out = refuse(Refusal::NoWaitingTickets),
             },
             AgentCommand::Reply { text, attachments } => {
-                match self.ticket_in_hand(agent, &state).await? {
+                match self.ticket_in_hand(agent, focus).await? {
                     Err(refusal) => out = refuse(refusal),
                     Ok(ticket) => {
                         let entry = NewEntry {
@@ -538,7 +552,7 @@ impl Desk {
                 if knowledge.faq.entry(&entry_id).is_none() {
                     out = refuse(Refusal::UnknownEntry(entry_id));
                 } else {
-                    match self.ticket_in_hand(agent, &state).await? {
+                    match self.ticket_in_hand(agent, focus).await? {
                         Err(refusal) => out = refuse(refusal),
                         Ok(ticket) => {
                             let language = self.user_language(&ticket).await?;
@@ -571,7 +585,7 @@ impl Desk {
                 if self.knowledge().faq.entry(&entry_id).is_none() {
                     out = refuse(Refusal::UnknownEntry(entry_id));
                 } else {
-                    match self.ticket_in_hand(agent, &state).await? {
+                    match self.ticket_in_hand(agent, focus).await? {
                         Err(refusal) => out = refuse(refusal),
                         Ok(ticket) => {
                             self.store.record_link(ticket.id, &entry_id, agent).await?;
@@ -586,7 +600,7 @@ impl Desk {
                     }
                 }
             }
-            AgentCommand::Note(text) => match self.ticket_in_hand(agent, &state).await? {
+            AgentCommand::Note(text) => match self.ticket_in_hand(agent, focus).await? {
                 Err(refusal) => out = refuse(refusal),
                 Ok(ticket) => {
                     self.store.add_note(ticket.id, agent, &text).await?;
@@ -600,7 +614,7 @@ impl Desk {
                 if !self.staff.is_agent(to) {
                     out = refuse(Refusal::NotAllowed);
                 } else {
-                    match self.ticket_in_hand(agent, &state).await? {
+                    match self.ticket_in_hand(agent, focus).await? {
                         Err(refusal) => out = refuse(refusal),
                         Ok(ticket) => {
                             self.store.transfer(ticket.id, to).await?;
@@ -640,7 +654,7 @@ impl Desk {
                         .ticket(id)
                         .await?
                         .ok_or(Refusal::NoSuchTicket(id)),
-                    None => self.ticket_in_hand(agent, &state).await?,
+                    None => self.ticket_in_hand(agent, focus).await?,
                 };
                 match target {
                     Err(refusal) => out = refuse(refusal),
@@ -678,9 +692,9 @@ impl Desk {
     async fn ticket_in_hand(
         &self,
         agent: AgentId,
-        state: &AgentState,
+        in_hand: Option<TicketId>,
     ) -> Result<Result<Ticket, Refusal>> {
-        let Some(id) = state.in_hand else {
+        let Some(id) = in_hand else {
             return Ok(Err(Refusal::NoTicketInHand));
         };
         let Some(ticket) = self.store.ticket(id).await? else {

@@ -74,8 +74,14 @@ fn settings(dir: &TempDir) -> Settings {
     settings.faq_path = faq;
     settings.database_url = format!("sqlite:{}", dir.path().join("helpdesk.db").display());
     settings.staff.agents = vec![
-        AgentProfile { id: ALICE, alias: "Alice".into() },
-        AgentProfile { id: BOB, alias: "Bob".into() },
+        AgentProfile {
+            id: ALICE,
+            alias: "Alice".into(),
+        },
+        AgentProfile {
+            id: BOB,
+            alias: "Bob".into(),
+        },
     ];
     settings.staff.vip_users = vec![VIP];
     settings
@@ -92,25 +98,51 @@ impl Scene {
         let mut settings = settings(&dir);
         configure(&mut settings);
         let desk = bot::startup::build_desk(&settings, &[]).await.unwrap();
-        Scene { desk, dir, next_key: 0.into() }
+        Scene {
+            desk,
+            dir,
+            next_key: 0.into(),
+        }
     }
 
     /// The same database and FAQ, as after a restart of the bot.
     async fn restart(self) -> Scene {
-        let Scene { desk, dir, next_key } = self;
+        let Scene {
+            desk,
+            dir,
+            next_key,
+        } = self;
         drop(desk);
-        let desk = bot::startup::build_desk(&settings(&dir), &[]).await.unwrap();
-        Scene { desk, dir, next_key }
+        let desk = bot::startup::build_desk(&settings(&dir), &[])
+            .await
+            .unwrap();
+        Scene {
+            desk,
+            dir,
+            next_key,
+        }
     }
 
     fn user(id: i64) -> UserInfo {
-        UserInfo { id, username: Some(format!("user{id}")), display_name: None, language: String::new() }
+        UserInfo {
+            id,
+            username: Some(format!("user{id}")),
+            display_name: None,
+            language: String::new(),
+        }
     }
 
     async fn send(&self, user: i64, input: UserInput) -> Vec<Outgoing> {
         self.next_key.set(self.next_key.get() + 1);
         let key = Some(format!("msg:{}", self.next_key.get()));
-        self.desk.user(UserMessage { user: Self::user(user), input, key }).await.unwrap()
+        self.desk
+            .user(UserMessage {
+                user: Self::user(user),
+                input,
+                key,
+            })
+            .await
+            .unwrap()
     }
 
     async fn says(&self, user: i64, text: &str) -> Vec<Outgoing> {
@@ -135,21 +167,34 @@ impl Scene {
 }
 
 fn to_user(out: &[Outgoing], user: i64) -> Vec<&Reply> {
-    out.iter().filter(|o| o.to == Recipient::User(user)).map(|o| &o.reply).collect()
+    out.iter()
+        .filter(|o| o.to == Recipient::User(user))
+        .map(|o| &o.reply)
+        .collect()
 }
 
 fn to_agent(out: &[Outgoing], agent: i64) -> Vec<&Reply> {
-    out.iter().filter(|o| o.to == Recipient::Agent(agent)).map(|o| &o.reply).collect()
+    out.iter()
+        .filter(|o| o.to == Recipient::Agent(agent))
+        .map(|o| &o.reply)
+        .collect()
 }
 
 fn to_staff(out: &[Outgoing]) -> Vec<&Reply> {
-    out.iter().filter(|o| o.to == Recipient::Staff).map(|o| &o.reply).collect()
+    out.iter()
+        .filter(|o| o.to == Recipient::Staff)
+        .map(|o| &o.reply)
+        .collect()
 }
 
 fn opened_ticket(out: &[Outgoing]) -> TicketId {
     out.iter()
         .find_map(|o| match o.reply {
-            Reply::Queued { ticket, created: true, .. } => Some(ticket),
+            Reply::Queued {
+                ticket,
+                created: true,
+                ..
+            } => Some(ticket),
             _ => None,
         })
         .expect("a ticket was opened")
@@ -162,13 +207,26 @@ async fn start_greets_in_the_users_language_with_buttons_and_the_security_line()
     user.language = "en-US".into();
     let out = scene
         .desk
-        .user(UserMessage { user, input: UserInput::Command(UserCommand::Start), key: None })
+        .user(UserMessage {
+            user,
+            input: UserInput::Command(UserCommand::Start),
+            key: None,
+        })
         .await
         .unwrap();
     assert_eq!(to_user(&out, 1), vec![&Reply::Welcome]);
     let message = render(&out[0].reply, &out[0].language, &scene.desk.knowledge().faq);
-    assert!(message.text.contains("never ask for your password"), "{}", message.text);
-    let actions: Vec<&Action> = message.buttons.iter().flatten().map(|b| &b.action).collect();
+    assert!(
+        message.text.contains("never ask for your password"),
+        "{}",
+        message.text
+    );
+    let actions: Vec<&Action> = message
+        .buttons
+        .iter()
+        .flatten()
+        .map(|b| &b.action)
+        .collect();
     assert_eq!(actions, vec![&Action::Browse, &Action::Human]);
 }
 
@@ -176,39 +234,76 @@ async fn start_greets_in_the_users_language_with_buttons_and_the_security_line()
 async fn a_clear_question_is_answered_in_the_language_it_was_asked_in() {
     let scene = Scene::new().await;
     let out = scene.says(1, "充币没有到账怎么办").await;
-    assert_eq!(to_user(&out, 1), vec![&Reply::Answer { entry_id: "deposit-not-credited".into() }]);
+    assert_eq!(
+        to_user(&out, 1),
+        vec![&Reply::Answer {
+            entry_id: "deposit-not-credited".into()
+        }]
+    );
     assert_eq!(scene.text(&out[0]), "请先确认区块确认数已足够。");
 
     let out = scene.says(2, "My deposit has not arrived").await;
-    assert_eq!(to_user(&out, 2), vec![&Reply::Answer { entry_id: "deposit-not-credited".into() }]);
-    assert_eq!(scene.text(&out[0]), "First check that the transaction has enough confirmations.");
+    assert_eq!(
+        to_user(&out, 2),
+        vec![&Reply::Answer {
+            entry_id: "deposit-not-credited".into()
+        }]
+    );
+    assert_eq!(
+        scene.text(&out[0]),
+        "First check that the transaction has enough confirmations."
+    );
 }
 
 #[tokio::test]
 async fn solved_is_acknowledged_and_not_helpful_offers_a_human_when_nothing_else_fits() {
     let scene = Scene::new().await;
     scene.says(1, "充币没有到账怎么办").await;
-    let out = scene.presses(1, Action::Solved("deposit-not-credited".into())).await;
+    let out = scene
+        .presses(1, Action::Solved("deposit-not-credited".into()))
+        .await;
     assert_eq!(to_user(&out, 1), vec![&Reply::GladItHelped]);
 
     scene.says(1, "谷歌验证器丢了怎么办").await;
-    let out = scene.presses(1, Action::NotHelpful("reset-2fa".into())).await;
+    let out = scene
+        .presses(1, Action::NotHelpful("reset-2fa".into()))
+        .await;
     let replies = to_user(&out, 1);
     assert!(
-        matches!(replies[..], [Reply::OfferHuman] | [Reply::DidYouMean { .. }]),
+        matches!(
+            replies[..],
+            [Reply::OfferHuman] | [Reply::DidYouMean { .. }]
+        ),
         "{replies:?}"
     );
     if let [Reply::DidYouMean { entry_ids }] = &replies[..] {
-        assert!(!entry_ids.contains(&"reset-2fa".to_owned()), "the rejected answer is not offered again");
+        assert!(
+            !entry_ids.contains(&"reset-2fa".to_owned()),
+            "the rejected answer is not offered again"
+        );
     }
 }
 
 #[tokio::test]
 async fn small_talk_gets_a_friendly_reply_and_nothing_is_handed_off() {
     let scene = Scene::new().await;
-    assert_eq!(to_user(&scene.says(1, "你好").await, 1), vec![&Reply::Greeting]);
-    assert_eq!(to_user(&scene.says(1, "thanks!").await, 1), vec![&Reply::YouAreWelcome]);
-    assert!(scene.desk.store().open_ticket_of(1).await.unwrap().is_none());
+    assert_eq!(
+        to_user(&scene.says(1, "你好").await, 1),
+        vec![&Reply::Greeting]
+    );
+    assert_eq!(
+        to_user(&scene.says(1, "thanks!").await, 1),
+        vec![&Reply::YouAreWelcome]
+    );
+    assert!(
+        scene
+            .desk
+            .store()
+            .open_ticket_of(1)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -228,11 +323,18 @@ async fn asking_for_a_human_in_words_opens_a_ticket_with_the_whole_conversation(
     assert_eq!(card.id, ticket);
     assert_eq!(card.category.as_deref(), Some("deposit"));
     assert_eq!(card.user.language, "zh");
-    let said: Vec<(&Author, &str)> = card.transcript.iter().map(|e| (&e.author, e.text.as_str())).collect();
+    let said: Vec<(&Author, &str)> = card
+        .transcript
+        .iter()
+        .map(|e| (&e.author, e.text.as_str()))
+        .collect();
     assert_eq!(said[0], (&Author::User, "充币没有到账怎么办"));
     assert_eq!(said[1].0, &Author::Bot);
     assert_eq!(said.last().unwrap(), &(&Author::User, "转人工"));
-    assert_eq!(card.transcript[0].candidates[0].entry_id, "deposit-not-credited", "agents see what the bot considered");
+    assert_eq!(
+        card.transcript[0].candidates[0].entry_id, "deposit-not-credited",
+        "agents see what the bot considered"
+    );
 }
 
 #[tokio::test]
@@ -254,16 +356,30 @@ async fn a_whole_handoff_claim_relay_close_and_rating() {
 
     let out = scene.agent(ALICE, &format!("/claim {ticket}")).await;
     assert!(matches!(to_agent(&out, ALICE)[..], [Reply::Claimed(card)] if card.id == ticket));
-    assert_eq!(to_user(&out, 1), vec![&Reply::AgentJoined { alias: "Alice".into() }]);
+    assert_eq!(
+        to_user(&out, 1),
+        vec![&Reply::AgentJoined {
+            alias: "Alice".into()
+        }]
+    );
 
-    let out = scene.agent(ALICE, "Could you send the transaction hash?").await;
+    let out = scene
+        .agent(ALICE, "Could you send the transaction hash?")
+        .await;
     let relayed = to_user(&out, 1);
     assert_eq!(
         relayed,
-        vec![&Reply::FromAgent { alias: "Alice".into(), text: "Could you send the transaction hash?".into(), attachments: vec![] }]
+        vec![&Reply::FromAgent {
+            alias: "Alice".into(),
+            text: "Could you send the transaction hash?".into(),
+            attachments: vec![]
+        }]
     );
     let shown = scene.text(out.iter().find(|o| o.to == Recipient::User(1)).unwrap());
-    assert!(shown.starts_with("Alice: "), "the agent appears under the alias: {shown}");
+    assert!(
+        shown.starts_with("Alice: "),
+        "the agent appears under the alias: {shown}"
+    );
 
     let hash = format!("0x{}", "ab".repeat(32));
     let out = scene.says(1, &format!("here it is {hash}")).await;
@@ -293,10 +409,16 @@ async fn a_claimed_ticket_cannot_be_claimed_by_a_second_agent() {
     let out = scene.agent(BOB, &format!("/claim {ticket}")).await;
     assert_eq!(
         to_agent(&out, BOB),
-        vec![&Reply::Refused(bot::engine::Refusal::AlreadyClaimed { ticket, by: ALICE })]
+        vec![&Reply::Refused(bot::engine::Refusal::AlreadyClaimed {
+            ticket,
+            by: ALICE
+        })]
     );
     let out = scene.agent(BOB, "hello from bob").await;
-    assert_eq!(to_agent(&out, BOB), vec![&Reply::Refused(bot::engine::Refusal::NoTicketInHand)]);
+    assert_eq!(
+        to_agent(&out, BOB),
+        vec![&Reply::Refused(bot::engine::Refusal::NoTicketInHand)]
+    );
     assert!(to_user(&out, 1).is_empty());
 }
 
@@ -317,11 +439,22 @@ async fn someone_who_is_not_an_agent_can_use_no_staff_command() {
         "hello user".to_owned(),
     ] {
         let out = scene.agent(MALLORY, &command).await;
-        assert_eq!(to_agent(&out, MALLORY), vec![&Reply::Refused(bot::engine::Refusal::NotAllowed)], "{command}");
+        assert_eq!(
+            to_agent(&out, MALLORY),
+            vec![&Reply::Refused(bot::engine::Refusal::NotAllowed)],
+            "{command}"
+        );
         assert_eq!(out.len(), 1, "{command}: nothing else happens");
     }
-    let out = scene.desk.agent(MALLORY, AgentCommand::Button(Action::Claim(ticket))).await.unwrap();
-    assert_eq!(to_agent(&out, MALLORY), vec![&Reply::Refused(bot::engine::Refusal::NotAllowed)]);
+    let out = scene
+        .desk
+        .agent(MALLORY, AgentCommand::Button(Action::Claim(ticket)))
+        .await
+        .unwrap();
+    assert_eq!(
+        to_agent(&out, MALLORY),
+        vec![&Reply::Refused(bot::engine::Refusal::NotAllowed)]
+    );
     let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
     assert_eq!(stored.status, Status::Waiting);
 }
@@ -345,10 +478,15 @@ async fn a_pasted_password_is_masked_before_anyone_sees_it_and_the_user_is_warne
     let scene = Scene::new().await;
     let ticket = opened_ticket(&scene.says(1, "/human").await);
     scene.presses(1, Action::SkipDetails).await;
-    let out = scene.says(1, "my password is Hunter2!xyz please check").await;
+    let out = scene
+        .says(1, "my password is Hunter2!xyz please check")
+        .await;
     assert!(to_user(&out, 1).contains(&&Reply::SecretWarning));
     for o in &out {
-        assert!(!format!("{:?}", o.reply).contains("Hunter2"), "leaked: {o:?}");
+        assert!(
+            !format!("{:?}", o.reply).contains("Hunter2"),
+            "leaked: {o:?}"
+        );
     }
     let transcript = scene.desk.store().transcript(ticket).await.unwrap();
     assert!(transcript.iter().all(|e| !e.text.contains("Hunter2")));
@@ -359,7 +497,12 @@ async fn an_escalating_entry_answers_and_opens_an_urgent_ticket() {
     let scene = Scene::new().await;
     let out = scene.says(1, "我的账号被黑了").await;
     let replies = to_user(&out, 1);
-    assert_eq!(replies[0], &Reply::Answer { entry_id: "account-stolen".into() });
+    assert_eq!(
+        replies[0],
+        &Reply::Answer {
+            entry_id: "account-stolen".into()
+        }
+    );
     let ticket = opened_ticket(&out);
     let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
     assert_eq!(stored.priority, Priority::Urgent);
@@ -385,8 +528,21 @@ async fn cancel_leaves_the_queue_and_tells_the_staff() {
     let out = scene.says(1, "/cancel").await;
     assert_eq!(to_user(&out, 1), vec![&Reply::Cancelled { ticket }]);
     assert!(to_staff(&out).contains(&&Reply::UserCancelled { ticket }));
-    assert_eq!(scene.desk.store().ticket(ticket).await.unwrap().unwrap().status, Status::Cancelled);
-    assert_eq!(to_user(&scene.says(1, "/cancel").await, 1), vec![&Reply::NothingToCancel]);
+    assert_eq!(
+        scene
+            .desk
+            .store()
+            .ticket(ticket)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Cancelled
+    );
+    assert_eq!(
+        to_user(&scene.says(1, "/cancel").await, 1),
+        vec![&Reply::NothingToCancel]
+    );
 }
 
 #[tokio::test]
@@ -394,40 +550,69 @@ async fn a_second_request_while_waiting_adds_to_the_same_ticket() {
     let scene = Scene::new().await;
     let ticket = opened_ticket(&scene.says(1, "/human").await);
     let out = scene.says(1, "/human").await;
-    assert!(matches!(to_user(&out, 1)[..], [Reply::Queued { ticket: t, created: false, .. }] if *t == ticket));
+    assert!(
+        matches!(to_user(&out, 1)[..], [Reply::Queued { ticket: t, created: false, .. }] if *t == ticket)
+    );
     assert_eq!(scene.desk.store().queue().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn browsing_lists_categories_then_entries_and_picking_one_answers_it() {
     let scene = Scene::new().await;
-    assert_eq!(to_user(&scene.says(1, "/faq").await, 1), vec![&Reply::Categories]);
+    assert_eq!(
+        to_user(&scene.says(1, "/faq").await, 1),
+        vec![&Reply::Categories]
+    );
     let out = scene.presses(1, Action::Category("security".into())).await;
     let message = render(&out[0].reply, "zh", &scene.desk.knowledge().faq);
-    let picks: Vec<&Action> = message.buttons.iter().flatten().map(|b| &b.action).collect();
-    assert!(picks.contains(&&Action::Pick("reset-2fa".into())), "{picks:?}");
+    let picks: Vec<&Action> = message
+        .buttons
+        .iter()
+        .flatten()
+        .map(|b| &b.action)
+        .collect();
+    assert!(
+        picks.contains(&&Action::Pick("reset-2fa".into())),
+        "{picks:?}"
+    );
     let out = scene.presses(1, Action::Pick("reset-2fa".into())).await;
-    assert_eq!(to_user(&out, 1), vec![&Reply::Answer { entry_id: "reset-2fa".into() }]);
+    assert_eq!(
+        to_user(&out, 1),
+        vec![&Reply::Answer {
+            entry_id: "reset-2fa".into()
+        }]
+    );
 }
 
 #[tokio::test]
 async fn a_file_outside_a_handoff_gets_a_polite_answer_and_inside_one_is_relayed() {
     let scene = Scene::new().await;
     let sticker = UserInput::Attachment {
-        attachment: handoff::Attachment { kind: "sticker".into(), file_id: "CAACAg".into() },
+        attachment: handoff::Attachment {
+            kind: "sticker".into(),
+            file_id: "CAACAg".into(),
+        },
         caption: None,
     };
-    assert_eq!(to_user(&scene.send(1, sticker).await, 1), vec![&Reply::CannotHandle]);
+    assert_eq!(
+        to_user(&scene.send(1, sticker).await, 1),
+        vec![&Reply::CannotHandle]
+    );
 
     let ticket = opened_ticket(&scene.says(1, "/human").await);
     scene.presses(1, Action::SkipDetails).await;
     scene.agent(ALICE, &format!("/claim {ticket}")).await;
     let photo = UserInput::Attachment {
-        attachment: handoff::Attachment { kind: "photo".into(), file_id: "AgACPhoto".into() },
+        attachment: handoff::Attachment {
+            kind: "photo".into(),
+            file_id: "AgACPhoto".into(),
+        },
         caption: Some("screenshot of the error".into()),
     };
     let out = scene.send(1, photo).await;
-    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { attachments, .. }] if attachments[0].file_id == "AgACPhoto"));
+    assert!(
+        matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { attachments, .. }] if attachments[0].file_id == "AgACPhoto")
+    );
     let transcript = scene.desk.store().transcript(ticket).await.unwrap();
     assert_eq!(transcript.last().unwrap().attachments[0].kind, "photo");
 }
@@ -441,15 +626,37 @@ async fn a_restart_in_the_middle_of_a_handoff_loses_nothing() {
     let scene = scene.restart().await;
 
     let out = scene.agent(ALICE, "我来帮您查一下").await;
-    assert!(matches!(to_user(&out, 1)[..], [Reply::FromAgent { text, .. }] if text == "我来帮您查一下"));
+    assert!(
+        matches!(to_user(&out, 1)[..], [Reply::FromAgent { text, .. }] if text == "我来帮您查一下")
+    );
     let out = scene.says(1, "好的谢谢").await;
-    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { .. }]), "after a restart the user still reaches the agent");
-    assert_eq!(out.iter().find(|o| o.to == Recipient::Agent(ALICE)).unwrap().language, "en");
+    assert!(
+        matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { .. }]),
+        "after a restart the user still reaches the agent"
+    );
+    assert_eq!(
+        out.iter()
+            .find(|o| o.to == Recipient::Agent(ALICE))
+            .unwrap()
+            .language,
+        "en"
+    );
     scene.agent(ALICE, "/close").await;
     let scene = scene.restart().await;
     let out = scene.says(1, "5").await;
     assert_eq!(to_user(&out, 1), vec![&Reply::ThanksForRating { score: 5 }]);
-    assert_eq!(scene.desk.store().ticket(ticket).await.unwrap().unwrap().rating.map(|r| r.score), Some(5));
+    assert_eq!(
+        scene
+            .desk
+            .store()
+            .ticket(ticket)
+            .await
+            .unwrap()
+            .unwrap()
+            .rating
+            .map(|r| r.score),
+        Some(5)
+    );
 }
 
 #[tokio::test]
@@ -465,7 +672,13 @@ async fn a_message_delivered_twice_is_kept_once() {
     scene.desk.user(message.clone()).await.unwrap();
     scene.desk.user(message).await.unwrap();
     let transcript = scene.desk.store().transcript(ticket).await.unwrap();
-    assert_eq!(transcript.iter().filter(|e| e.text == "the same update twice").count(), 1);
+    assert_eq!(
+        transcript
+            .iter()
+            .filter(|e| e.text == "the same update twice")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -474,14 +687,24 @@ async fn agent_notes_stay_internal_and_faq_answers_reach_the_user_in_their_langu
     scene.says(1, "where is my deposit address").await;
     let ticket = opened_ticket(&scene.says(1, "/human").await);
     scene.agent(ALICE, &format!("/claim {ticket}")).await;
-    let out = scene.agent(ALICE, "/note user seems confused about networks").await;
+    let out = scene
+        .agent(ALICE, "/note user seems confused about networks")
+        .await;
     assert!(to_user(&out, 1).is_empty());
     assert_eq!(scene.desk.store().notes(ticket).await.unwrap().len(), 1);
     let out = scene.agent(ALICE, "/faq deposit-address").await;
     let message = out.iter().find(|o| o.to == Recipient::User(1)).unwrap();
-    assert_eq!(scene.text(message), "Alice: Open Assets and tap Deposit to see your address.");
+    assert_eq!(
+        scene.text(message),
+        "Alice: Open Assets and tap Deposit to see your address."
+    );
     let out = scene.agent(ALICE, "/faq no-such-entry").await;
-    assert_eq!(to_agent(&out, ALICE), vec![&Reply::Refused(bot::engine::Refusal::UnknownEntry("no-such-entry".into()))]);
+    assert_eq!(
+        to_agent(&out, ALICE),
+        vec![&Reply::Refused(bot::engine::Refusal::UnknownEntry(
+            "no-such-entry".into()
+        ))]
+    );
 }
 
 #[tokio::test]
@@ -494,25 +717,43 @@ async fn the_console_plays_both_sides_of_a_whole_handoff_on_the_bundled_faq() {
     let mut say = async |line: &str| console.handle_line(line).await.unwrap();
 
     let shown = say("/start").await;
-    assert!(shown.contains("[1] 浏览常见问题") || shown.contains("[1] Browse FAQ"), "{shown}");
+    assert!(
+        shown.contains("[1] 浏览常见问题") || shown.contains("[1] Browse FAQ"),
+        "{shown}"
+    );
     let shown = say("充币没有到账怎么办").await;
-    assert!(shown.contains("[1] 已解决  [2] 没帮助  [3] 转人工"), "answered with buttons: {shown}");
+    assert!(
+        shown.contains("[1] 已解决  [2] 没帮助  [3] 转人工"),
+        "answered with buttons: {shown}"
+    );
     let shown = say("3").await;
-    assert!(shown.contains("工单号 #1"), "the third button hands off: {shown}");
+    assert!(
+        shown.contains("工单号 #1"),
+        "the third button hands off: {shown}"
+    );
     assert!(shown.contains("bot → staff: 🆕 ticket #1"), "{shown}");
     say("1").await; // skip the details question
     assert!(say("/agent").await.contains("you are now agent"));
     assert!(say("/queue").await.contains("#1 · normal · deposit"));
     let shown = say("/claim 1").await;
-    assert!(shown.contains("bot → user: 客服 Agent Lin 已接入"), "{shown}");
+    assert!(
+        shown.contains("bot → user: 客服 Agent Lin 已接入"),
+        "{shown}"
+    );
     let shown = say("请提供交易哈希").await;
-    assert!(shown.contains("bot → user: Agent Lin: 请提供交易哈希"), "{shown}");
+    assert!(
+        shown.contains("bot → user: Agent Lin: 请提供交易哈希"),
+        "{shown}"
+    );
     say("/user").await;
     let shown = say(&format!("0x{}", "ab".repeat(32))).await;
     assert!(shown.contains("bot → agent: #1"), "{shown}");
     say("/agent").await;
     let shown = say("/close").await;
-    assert!(shown.contains("bot → user: 工单 #1 已关闭"), "still in Chinese after a pasted hash: {shown}");
+    assert!(
+        shown.contains("bot → user: 工单 #1 已关闭"),
+        "still in Chinese after a pasted hash: {shown}"
+    );
     say("/user").await;
     let shown = say("5").await;
     assert!(shown.contains("感谢您的评分（5 分）"), "{shown}");
@@ -536,24 +777,41 @@ async fn outside_business_hours_the_ticket_opens_and_the_user_learns_when_agents
     })
     .await;
     let out = scene.says(1, "/human").await;
-    let queued = out.iter().find(|o| matches!(o.reply, Reply::Queued { .. })).unwrap();
-    let Reply::Queued { queue, .. } = &queued.reply else { unreachable!() };
-    let back = queue.back_at.as_deref().expect("the away notice says when agents are back");
+    let queued = out
+        .iter()
+        .find(|o| matches!(o.reply, Reply::Queued { .. }))
+        .unwrap();
+    let Reply::Queued { queue, .. } = &queued.reply else {
+        unreachable!()
+    };
+    let back = queue
+        .back_at
+        .as_deref()
+        .expect("the away notice says when agents are back");
     assert!(back.contains(&open.format("%H:%M").to_string()), "{back}");
-    assert!(scene.text(queued).contains("现在是非工作时间"), "{}", scene.text(queued));
+    assert!(
+        scene.text(queued).contains("现在是非工作时间"),
+        "{}",
+        scene.text(queued)
+    );
 }
 
 #[tokio::test]
 async fn a_category_routed_to_a_team_is_taken_only_by_that_team() {
     let scene = Scene::configured(|s| {
         s.staff.teams.insert("security-team".into(), vec![BOB]);
-        s.staff.category_teams.insert("security".into(), "security-team".into());
+        s.staff
+            .category_teams
+            .insert("security".into(), "security-team".into());
     })
     .await;
     let out = scene.says(1, "我的账号被黑了").await;
     let ticket = opened_ticket(&out);
     let out = scene.agent(ALICE, "/next").await;
-    assert_eq!(to_agent(&out, ALICE), vec![&Reply::Refused(bot::engine::Refusal::NoWaitingTickets)]);
+    assert_eq!(
+        to_agent(&out, ALICE),
+        vec![&Reply::Refused(bot::engine::Refusal::NoWaitingTickets)]
+    );
     let out = scene.agent(BOB, "/next").await;
     assert!(matches!(to_agent(&out, BOB)[..], [Reply::Claimed(card)] if card.id == ticket));
 }
@@ -574,4 +832,44 @@ async fn unclaimed_tickets_past_the_limit_are_announced_again_and_claimed_ones_a
         .collect();
     assert_eq!(tickets, vec![waiting]);
     assert!(alerts.iter().all(|o| o.to == Recipient::Staff));
+}
+
+#[tokio::test]
+async fn an_agent_with_two_tickets_reaches_the_right_user_from_each_tickets_topic() {
+    let scene = Scene::new().await;
+    let first = opened_ticket(&scene.says(1, "/human").await);
+    let second = opened_ticket(&scene.says(2, "/human").await);
+    scene.agent(ALICE, &format!("/claim {first}")).await;
+    scene.agent(ALICE, &format!("/claim {second}")).await; // now in hand
+    let reply = |text: &str| AgentCommand::Reply {
+        text: text.into(),
+        attachments: vec![],
+    };
+
+    let out = scene
+        .desk
+        .agent_on(ALICE, Some(first), reply("for the first user"))
+        .await
+        .unwrap();
+    assert_eq!(to_user(&out, 1).len(), 1, "{out:?}");
+    assert!(to_user(&out, 2).is_empty());
+    let out = scene.agent(ALICE, "for whoever is in hand").await;
+    assert_eq!(
+        to_user(&out, 2).len(),
+        1,
+        "the topic did not change the ticket in hand: {out:?}"
+    );
+
+    let out = scene
+        .desk
+        .agent_on(BOB, Some(first), reply("not mine"))
+        .await
+        .unwrap();
+    assert_eq!(
+        to_agent(&out, BOB),
+        vec![&Reply::Refused(bot::engine::Refusal::NotYours {
+            ticket: first
+        })]
+    );
+    assert!(to_user(&out, 1).is_empty());
 }

@@ -536,40 +536,12 @@ impl Shell {
                 attachments: attachment.into_iter().collect(),
             })
         };
-        if let Some(ticket) = topic_ticket
-            && self.is_agent(agent)
-        {
-            self.focus(agent, ticket).await?;
-        }
         let out = match command {
-            Ok(command) => self.desk.agent(agent, command).await?,
+            Ok(command) => self.desk.agent_on(agent, topic_ticket, command).await?,
             Err(refusal) if self.is_agent(agent) => vec![self.refusal(agent, refusal)],
             Err(_) => vec![self.refusal(agent, Refusal::NotAllowed)],
         };
         self.deliver(out, &origin).await;
-        Ok(())
-    }
-
-    /// Makes `ticket` the agent's ticket in hand, so that what they write in
-    /// its topic goes to its user and not to another ticket they hold. The
-    /// desk still checks that the ticket is theirs.
-    ///
-    /// Stopgap: this writes the desk's own agent state (`agent:<id>`,
-    /// `in_hand`); the desk should take the ticket with the command instead.
-    async fn focus(&self, agent: AgentId, ticket: TicketId) -> Result<()> {
-        let store = self.desk.store();
-        let key = format!("agent:{agent}");
-        let mut state = store
-            .load_state(&key)
-            .await?
-            .unwrap_or_else(|| serde_json::json!({}));
-        if !state.is_object() {
-            state = serde_json::json!({});
-        }
-        if state.get("in_hand") != Some(&serde_json::json!(ticket)) {
-            state["in_hand"] = serde_json::json!(ticket);
-            store.save_state(&key, &state).await?;
-        }
         Ok(())
     }
 
