@@ -88,7 +88,11 @@ impl StaffSettings {
             vip_users: self.vip_users.clone(),
             teams: self.teams.clone(),
             category_teams: self.category_teams.clone(),
-            account_managers: self.account_managers.iter().map(|m| (m.user, m.agent)).collect(),
+            account_managers: self
+                .account_managers
+                .iter()
+                .map(|m| (m.user, m.agent))
+                .collect(),
             manager_wait_secs: self.manager_wait_secs,
         }
     }
@@ -288,10 +292,14 @@ mod tests {
     fn the_documented_example_settings_file_loads() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("example.toml", include_str!("../../helpdesk.example.toml"))?;
-            let settings = Settings::load(Some(Path::new("example.toml"))).expect("the example loads");
+            let settings =
+                Settings::load(Some(Path::new("example.toml"))).expect("the example loads");
             assert_eq!(settings.staff.agents.len(), 2);
             assert!(settings.staff.business_hours.is_some());
-            assert_eq!(settings.staff.routing().category_teams["security"], "security-team");
+            assert_eq!(
+                settings.staff.routing().category_teams["security"],
+                "security-team"
+            );
             Ok(())
         });
     }

@@ -59,7 +59,12 @@ pub fn parse_queries(path: &Path, text: &str) -> Result<Vec<LabeledQuery>, Queri
     let mut lines = text.lines().enumerate();
     match lines.next() {
         Some((_, header)) if header.trim_end_matches('\r') == "query\texpected" => {}
-        _ => return Err(error(1, "the first line must be the header `query<TAB>expected`".into())),
+        _ => {
+            return Err(error(
+                1,
+                "the first line must be the header `query<TAB>expected`".into(),
+            ));
+        }
     }
     let mut queries = Vec::new();
     for (index, raw) in lines {
@@ -69,14 +74,20 @@ pub fn parse_queries(path: &Path, text: &str) -> Result<Vec<LabeledQuery>, Queri
             continue;
         }
         let Some((query, expected)) = raw.rsplit_once('\t') else {
-            return Err(error(line, "expected `query<TAB>expected`, found no tab".into()));
+            return Err(error(
+                line,
+                "expected `query<TAB>expected`, found no tab".into(),
+            ));
         };
         let (query, expected) = (query.trim(), expected.trim());
         if query.is_empty() {
             return Err(error(line, "the query is empty".into()));
         }
         if expected.is_empty() {
-            return Err(error(line, "the expected entry id is empty (use `-` for none)".into()));
+            return Err(error(
+                line,
+                "the expected entry id is empty (use `-` for none)".into(),
+            ));
         }
         queries.push(LabeledQuery {
             query: query.to_owned(),
@@ -153,7 +164,10 @@ pub fn evaluate(
 /// The metrics of already judged queries.
 pub fn metrics(judged: &[Judged]) -> Metrics {
     let queries = judged.len();
-    let answered = judged.iter().filter(|j| j.verdict.answered.is_some()).count();
+    let answered = judged
+        .iter()
+        .filter(|j| j.verdict.answered.is_some())
+        .count();
     let correct = judged.iter().filter(|j| j.is_correct()).count();
     let wrong = judged.iter().filter(|j| j.is_wrong()).count();
     let with_expected: Vec<&Judged> = judged
@@ -163,8 +177,7 @@ pub fn metrics(judged: &[Judged]) -> Metrics {
     let top1_hits = with_expected
         .iter()
         .filter(|j| {
-            j.verdict.candidates.first().map(|c| c.entry_id.as_str())
-                == j.query.expected.as_deref()
+            j.verdict.candidates.first().map(|c| c.entry_id.as_str()) == j.query.expected.as_deref()
         })
         .count();
     let mut latencies: Vec<f64> = judged.iter().map(|j| j.micros).collect();
@@ -245,7 +258,10 @@ mod tests {
     #[test]
     fn a_queries_file_without_header_is_refused_with_its_line() {
         let err = parse_queries(Path::new("q.tsv"), "hello\t-\n").unwrap_err();
-        assert_eq!(err.to_string(), "q.tsv:1: the first line must be the header `query<TAB>expected`");
+        assert_eq!(
+            err.to_string(),
+            "q.tsv:1: the first line must be the header `query<TAB>expected`"
+        );
     }
 
     #[test]

@@ -70,9 +70,11 @@ fn settings(dir: &TempDir) -> Settings {
     if !faq.exists() {
         std::fs::write(&faq, FAQ).unwrap();
     }
-    let mut settings = Settings::default();
-    settings.faq_path = faq;
-    settings.database_url = format!("sqlite:{}", dir.path().join("helpdesk.db").display());
+    let mut settings = Settings {
+        faq_path: faq,
+        database_url: format!("sqlite:{}", dir.path().join("helpdesk.db").display()),
+        ..Settings::default()
+    };
     settings.staff.agents = vec![
         AgentProfile {
             id: ALICE,
@@ -710,9 +712,11 @@ async fn agent_notes_stay_internal_and_faq_answers_reach_the_user_in_their_langu
 #[tokio::test]
 async fn the_console_plays_both_sides_of_a_whole_handoff_on_the_bundled_faq() {
     let dir = TempDir::new().unwrap();
-    let mut settings = Settings::default();
-    settings.faq_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../faq-data");
-    settings.database_url = format!("sqlite:{}", dir.path().join("chat.db").display());
+    let settings = Settings {
+        faq_path: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../faq-data"),
+        database_url: format!("sqlite:{}", dir.path().join("chat.db").display()),
+        ..Settings::default()
+    };
     let mut console = bot::console::Console::new(&settings).await.unwrap();
     let mut say = async |line: &str| console.handle_line(line).await.unwrap();
 

@@ -2,9 +2,9 @@
 //! Each module is one area of the product, tested from the outside.
 
 mod admin;
+mod conversations;
+mod fake_bot_api;
 mod faq_files;
 mod matcher_quality;
 mod store;
-mod conversations;
-mod fake_bot_api;
 mod telegram;
