@@ -305,7 +305,7 @@ fn banking77_ranks_the_right_entry_first_often_enough() {
 }
 
 #[test]
-#[ignore = "issue #3 target not met yet: precision is about 0.78 at the default thresholds"]
+#[ignore = "issue #3 target not met yet: precision is about 0.81 at the default thresholds (lexical features reach 0.95 only at about 9% coverage)"]
 fn banking77_answers_only_when_right() {
     let Some(m) = public_set("banking77") else {
         return;
