@@ -841,3 +841,55 @@ async fn the_console_agent_is_an_admin_when_no_staff_is_configured() {
     let printed = console.handle_line("/suggest").await.unwrap();
     assert!(printed.contains("Only admins"), "{printed}");
 }
+
+#[tokio::test]
+async fn in_telegram_admins_get_stats_and_reload_errors_and_everyone_else_is_refused() {
+    use crate::fake_bot_api::{FakeBotApi, Person};
+    const TOKEN: &str = "123456789:AAFakeTokenForAdminTests_abcdefghij";
+    let (admin, agent, stranger) = (
+        Person::new(9100, "Ada", "en"),
+        Person::new(9101, "Alice", "en"),
+        Person::new(9102, "Eve", "en"),
+    );
+    let scene = desk().await;
+    let mut settings = scene.settings.clone();
+    settings.staff.admins = vec![admin.id];
+    settings.staff.agents = vec![AgentProfile {
+        id: agent.id,
+        alias: "Alice".into(),
+    }];
+    settings.telegram.throttle = false;
+    let desk = Arc::new(bot::startup::build_desk(&settings, &[]).await.unwrap());
+    let fake = FakeBotApi::start(TOKEN).await;
+    let launch = bot::telegram::Launch::new(TOKEN)
+        .with_api_url(&fake.url)
+        .unwrap();
+    let running = bot::telegram::start_with_desk(&settings, desk, launch)
+        .await
+        .unwrap();
+
+    fake.user_says(&admin, "/stats");
+    fake.wait_for_text(admin.id, "Help desk numbers").await;
+    fake.user_says(&agent, "/suggest");
+    fake.wait_for_text(agent.id, "Only admins may use this command.")
+        .await;
+    fake.user_says(&stranger, "/reload");
+
+    // A broken edit: the admin is told, with the place of the error.
+    std::fs::write(scene.faq_file("security.yaml"), SECURITY_BROKEN).unwrap();
+    let told = fake.wait_for_text(admin.id, "FAQ not reloaded").await;
+    assert!(told.text().contains("security.yaml:8:5"), "{}", told.text());
+
+    fake.settle(Duration::from_millis(300)).await;
+    for text in fake
+        .texts_to(stranger.id)
+        .iter()
+        .chain(&fake.texts_to(agent.id))
+    {
+        assert!(
+            !text.contains("FAQ") && !text.contains("Help desk numbers"),
+            "{text}"
+        );
+    }
+    running.stop().await.unwrap();
+}

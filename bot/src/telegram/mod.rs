@@ -129,6 +129,9 @@ pub struct Running {
     realerts: JoinHandle<()>,
     outbox: Outbox,
     desk: Arc<Desk>,
+    /// The FAQ watcher and the metrics server (stop when dropped).
+    admin: crate::admin::Running,
+    reload_notices: JoinHandle<()>,
     /// Where the webhook listens (the real port when asked for port 0).
     pub webhook_addr: Option<SocketAddr>,
 }
@@ -165,6 +168,8 @@ impl Running {
     async fn finish(self) -> Result<()> {
         self.task.await.context("the dispatcher task failed")?;
         self.realerts.abort();
+        self.reload_notices.abort();
+        drop(self.admin);
         if !self.outbox.flush(FLUSH_LIMIT).await {
             tracing::warn!("stopped with staff posts still queued (they are on their tickets)");
         }
@@ -299,13 +304,23 @@ pub async fn start_with_desk(
     });
     let outbox = Outbox::spawn(courier.clone(), topics.clone(), budget);
     set_command_menus(&courier, settings, &desk).await;
-    let shell = Arc::new(Shell::new(
+    let admin = crate::admin::Admin::new(desk.clone(), settings);
+    let admin_services = admin.start(settings).await?;
+    let reload_notices = tokio::spawn(tell_admins_about_reloads(
+        admin.reloader().subscribe(),
+        courier.clone(),
         desk.clone(),
-        courier,
-        outbox.clone(),
-        topics,
-        telegram.clone(),
     ));
+    let shell = Arc::new(
+        Shell::new(
+            desk.clone(),
+            courier,
+            outbox.clone(),
+            topics,
+            telegram.clone(),
+        )
+        .with_admin(admin),
+    );
 
     let realerts = tokio::spawn(announce_waiting_tickets(
         shell.clone(),
@@ -388,8 +403,44 @@ pub async fn start_with_desk(
         realerts,
         outbox,
         desk,
+        admin: admin_services,
+        reload_notices,
         webhook_addr,
     })
+}
+
+/// Tells every admin, in their private chat, when a file change broke the
+/// FAQ (with the errors; the previous FAQ keeps serving), and when a later
+/// reload fixed it.
+async fn tell_admins_about_reloads(
+    mut outcomes: tokio::sync::broadcast::Receiver<crate::admin::reload::ReloadOutcome>,
+    courier: Courier,
+    desk: Arc<Desk>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut failing = false;
+    loop {
+        let outcome = match outcomes.recv().await {
+            Ok(outcome) => outcome,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        let file_change = outcome.trigger == crate::admin::reload::Trigger::FileChange;
+        let tell = file_change && (!outcome.is_ok() || failing);
+        failing = !outcome.is_ok();
+        if !tell {
+            continue;
+        }
+        let text = crate::admin::render_reload(&outcome, &desk.staff().language);
+        for admin in &desk.staff().admins {
+            if let Err(error) = courier.send_text(ChatId(*admin), None, &text, None).await {
+                tracing::warn!(
+                    chat_id = admin,
+                    "telling an admin about a reload failed: {error}"
+                );
+            }
+        }
+    }
 }
 
 /// Announces unclaimed tickets past the re-alert limit, every `every`

@@ -35,7 +35,8 @@ use crate::telegram::topics::Topics;
 
 /// Words that are staff commands: from a user they are refused, not matched.
 const STAFF_WORDS: &[&str] = &[
-    "queue", "next", "claim", "mine", "close", "note", "link", "transfer", "ban", "unban",
+    "queue", "next", "claim", "mine", "close", "note", "link", "transfer", "ban", "unban", "stats",
+    "reload", "suggest",
 ];
 
 /// Where an event came from; replies to the acting agent go back there.
@@ -61,6 +62,8 @@ pub struct Shell {
     flood: FloodGuard,
     /// Chats told that the bot works in private chats only.
     told_chats: Mutex<HashSet<i64>>,
+    /// `/stats`, `/reload`, `/suggest` (None: not offered).
+    admin: Option<crate::admin::Admin>,
 }
 
 fn user_id(user: &User) -> i64 {
@@ -201,7 +204,40 @@ impl Shell {
             settings,
             flood,
             told_chats: Mutex::new(HashSet::new()),
+            admin: None,
         }
+    }
+
+    /// Offers the admin commands (`/stats`, `/reload`, `/suggest`).
+    pub fn with_admin(mut self, admin: crate::admin::Admin) -> Shell {
+        self.admin = Some(admin);
+        self
+    }
+
+    /// An admin command: answered in the chat (and topic) it came from;
+    /// `Admin::handle` refuses anyone who is not an admin.
+    async fn admin_command(
+        &self,
+        who: AgentId,
+        command: crate::admin::AdminCommand,
+        origin: &Origin,
+    ) -> Result<()> {
+        let reply = match &self.admin {
+            Some(admin) => admin.handle(who, command).await?,
+            None => crate::admin::AdminReply::Refused,
+        };
+        let text = reply.render(&self.staff_language());
+        if let Err(error) = self
+            .courier
+            .send_text(origin.chat, origin.thread, &text, None)
+            .await
+        {
+            tracing::warn!(
+                chat_id = origin.chat.0,
+                "sending an admin reply failed: {error}"
+            );
+        }
+        Ok(())
     }
 
     fn is_staff_group(&self, chat: ChatId) -> bool {
@@ -525,6 +561,11 @@ impl Shell {
         }
         if let Some(ban) = parse_ban(&text) {
             return self.ban_command(agent, ban, &origin).await;
+        }
+        if attachment.is_none()
+            && let Some(command) = crate::admin::AdminCommand::parse(&text)
+        {
+            return self.admin_command(agent, command, &origin).await;
         }
         let command = if text.starts_with('/') && attachment.is_none() {
             AgentCommand::parse(&text)
