@@ -185,7 +185,8 @@ pub fn plot(points: &[CurvePoint], config: &MatcherConfig) -> String {
         x = x_of(threshold),
         yb = HEIGHT - BOTTOM,
         tx = x_of(threshold) + 4.0,
-        ty = TOP + 12.0,
+        // Low in the plot, clear of the precision line near the top.
+        ty = y_of(0.12),
     );
     svg.push_str(&polylines(points, |p| p.precision, "precision"));
     svg.push_str(&polylines(points, |p| Some(p.coverage), "coverage"));
