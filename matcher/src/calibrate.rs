@@ -8,7 +8,8 @@
 //! over a few features (cosine scores, lead over the runner-up, how much of
 //! the query the entry explains, how much of it the FAQ knows at all) fits
 //! those labels. A ridge penalty keeps a tiny FAQ's model close to neutral,
-//! and a FAQ with nothing to learn from gets a fixed curve of the score.
+//! and a FAQ with nothing to learn from gets a fixed curve of how much of
+//! the query the entry explains.
 
 // Small dense linear algebra reads best with indices.
 #![allow(clippy::needless_range_loop)]
@@ -38,10 +39,13 @@ pub(crate) struct ConfidenceModel {
 const RIDGE: f64 = 1.0;
 
 impl ConfidenceModel {
-    /// Before any fitting: a logistic curve of the raw score alone.
+    /// Before any fitting (a FAQ whose entries have one question each has
+    /// nothing to learn from): a logistic curve of how much of the query the
+    /// entry explains (BM25, feature 6), which orders such FAQs better than
+    /// the cosine score.
     pub fn untrained() -> Self {
         let mut weights = [0.0; FEATURES + 1];
-        weights[0] = 6.0;
+        weights[6] = 6.0;
         weights[FEATURES] = -3.0;
         ConfidenceModel {
             mean: [0.0; FEATURES],

@@ -205,6 +205,7 @@ impl Ranking {
             s.score - other,
             (1.0 + self.known_words as f32).ln(),
             self.unknown_share,
+            // Also the untrained model's only feature (see calibrate.rs).
             s.bm_entry,
         ]
     }
@@ -281,7 +282,12 @@ impl Matcher {
             .flatten()
             .collect();
         // Term dictionary, document frequencies, term counts per text.
-        let mut vocabulary: FxMap<u64, u32> = FxMap::default();
+        let tokens: usize = analysed
+            .iter()
+            .map(|a| kind_lists(&a.terms).iter().map(|l| l.len()).sum::<usize>())
+            .sum();
+        let mut vocabulary: FxMap<u64, u32> =
+            FxMap::with_capacity_and_hasher(tokens / 8, Default::default());
         let mut term_kind: Vec<u8> = Vec::new();
         let mut entry_df: Vec<u32> = Vec::new();
         let mut doc_df: Vec<u32> = Vec::new();
