@@ -7,4 +7,5 @@ mod fake_bot_api;
 mod faq_files;
 mod matcher_quality;
 mod store;
+mod support;
 mod telegram;
