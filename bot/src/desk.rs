@@ -295,6 +295,20 @@ impl Desk {
         Ok(())
     }
 
+    /// What the desk remembers of `agent`; unreadable state starts afresh.
+    async fn agent_state(&self, agent: AgentId) -> Result<AgentState> {
+        Ok(match self.store.load_state(&agent_key(agent)).await? {
+            Some(value) => serde_json::from_value(value).unwrap_or_default(),
+            None => AgentState::default(),
+        })
+    }
+
+    async fn save_agent_state(&self, agent: AgentId, state: &AgentState) -> Result<()> {
+        let value = serde_json::to_value(state).context("serialising an agent's state")?;
+        self.store.save_state(&agent_key(agent), &value).await?;
+        Ok(())
+    }
+
     /// Handles one event from a user.
     pub async fn user(&self, message: UserMessage) -> Result<Vec<Outgoing>> {
         let user = message.user.id;
@@ -428,19 +442,7 @@ impl Desk {
             .map(|e| e.text.as_str())
             .collect();
         let mut details = ticket.details.clone();
-        let found = handoff::details::extract(&user_text.join("\n"));
-        for (mine, more) in [
-            (&mut details.uids, found.uids),
-            (&mut details.order_ids, found.order_ids),
-            (&mut details.tx_hashes, found.tx_hashes),
-            (&mut details.emails, found.emails),
-        ] {
-            for value in more {
-                if !mine.contains(&value) {
-                    mine.push(value);
-                }
-            }
-        }
+        details.merge(&handoff::details::extract(&user_text.join("\n")));
         Ok(Some(TicketCard {
             id: ticket.id,
             user: ticket.user,
@@ -480,10 +482,7 @@ impl Desk {
         }
         let lock = self.chat_lock(agent);
         let _guard = lock.lock().await;
-        let mut state: AgentState = match self.store.load_state(&agent_key(agent)).await? {
-            Some(value) => serde_json::from_value(value).unwrap_or_default(),
-            None => AgentState::default(),
-        };
+        let mut state = self.agent_state(agent).await?;
         let mut out = Vec::new();
         let refuse = |refusal: Refusal| vec![to_agent(Reply::Refused(refusal), None)];
         let focus = ticket.or(state.in_hand);
@@ -619,15 +618,9 @@ impl Desk {
                         Ok(ticket) => {
                             self.store.transfer(ticket.id, to).await?;
                             state.in_hand = None;
-                            let mut to_state: AgentState =
-                                match self.store.load_state(&agent_key(to)).await? {
-                                    Some(v) => serde_json::from_value(v).unwrap_or_default(),
-                                    None => AgentState::default(),
-                                };
+                            let mut to_state = self.agent_state(to).await?;
                             to_state.in_hand = Some(ticket.id);
-                            self.store
-                                .save_state(&agent_key(to), &serde_json::to_value(&to_state)?)
-                                .await?;
+                            self.save_agent_state(to, &to_state).await?;
                             if let Some(card) = self.card(ticket.id).await? {
                                 out.push(Outgoing {
                                     to: Recipient::Agent(to),
@@ -682,9 +675,7 @@ impl Desk {
             }
             AgentCommand::Button(_) => unreachable!("buttons were mapped to commands above"),
         }
-        self.store
-            .save_state(&agent_key(agent), &serde_json::to_value(&state)?)
-            .await?;
+        self.save_agent_state(agent, &state).await?;
         Ok(out)
     }
 

@@ -41,6 +41,21 @@ impl Details {
             && self.tx_hashes.is_empty()
             && self.emails.is_empty()
     }
+
+    /// Adds what `more` found that `self` lacks, keeping order.
+    pub fn merge(&mut self, more: &Details) {
+        fn merge(into: &mut Vec<String>, more: &[String]) {
+            for item in more {
+                if !into.contains(item) {
+                    into.push(item.clone());
+                }
+            }
+        }
+        merge(&mut self.uids, &more.uids);
+        merge(&mut self.order_ids, &more.order_ids);
+        merge(&mut self.tx_hashes, &more.tx_hashes);
+        merge(&mut self.emails, &more.emails);
+    }
 }
 
 static ALNUM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9A-Za-z]+").expect("valid regex"));

@@ -13,8 +13,8 @@ mod understand;
 use std::collections::HashSet;
 
 use handoff::{
-    Attachment, Author, CandidateRecord, Details, NewEntry, NewTicket, Opened, Priority,
-    QueryOutcome, QueryRecord, Status, TicketId, UserId, UserInfo,
+    Attachment, Author, CandidateRecord, NewEntry, NewTicket, Opened, Priority, QueryOutcome,
+    QueryRecord, Status, TicketId, UserId, UserInfo,
 };
 use matcher::{Candidate, Decision, Faq, Matcher, Outcome};
 use serde::{Deserialize, Serialize};
@@ -227,7 +227,7 @@ impl Engine<'_> {
                 agent: ticket.agent,
                 transcript: Vec::new(),
             })));
-            if is_empty(&ticket.details) {
+            if ticket.details.is_empty() {
                 conversation.awaiting_details = Some(ticket.id);
                 out.push(Effect::Say(Reply::AskDetails { ticket: ticket.id }));
             }
@@ -567,13 +567,6 @@ fn records(candidates: &[Candidate]) -> Vec<CandidateRecord> {
             confidence: c.confidence,
         })
         .collect()
-}
-
-fn is_empty(details: &Details) -> bool {
-    details.uids.is_empty()
-        && details.order_ids.is_empty()
-        && details.tx_hashes.is_empty()
-        && details.emails.is_empty()
 }
 
 /// The language a text is written in, when the script says so: any Han

@@ -226,7 +226,7 @@ macro_rules! common_queries {
                         let id = row.id;
                         let rank = row.priority.min(priority_to_db(priority));
                         let mut details = row.into_ticket()?.details;
-                        crate::store::rows::merge_details(&mut details, &new.details);
+                        details.merge(&new.details);
                         sqlx::query(
                             "UPDATE tickets SET details = $2, priority = $3, category = COALESCE(category, $4), \
                              team = COALESCE(team, $5) WHERE id = $1",

@@ -180,18 +180,3 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Serialising plain data (strings, numbers, vectors) cannot fail.
     serde_json::to_string(value).expect("plain data serialises")
 }
-
-/// Merges `more` into `into`, keeping order and dropping duplicates.
-pub(crate) fn merge_details(into: &mut Details, more: &Details) {
-    fn merge(into: &mut Vec<String>, more: &[String]) {
-        for item in more {
-            if !into.contains(item) {
-                into.push(item.clone());
-            }
-        }
-    }
-    merge(&mut into.uids, &more.uids);
-    merge(&mut into.order_ids, &more.order_ids);
-    merge(&mut into.tx_hashes, &more.tx_hashes);
-    merge(&mut into.emails, &more.emails);
-}
