@@ -83,7 +83,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Precision and coverage if the answer threshold were t (margin as configured).
         let config = MatcherConfig::default();
         let with_expected = judged.iter().filter(|j| j.query.expected.is_some()).count();
-        for t in [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95] {
+        for t in [
+            0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98,
+        ] {
             let (mut answered, mut correct) = (0, 0);
             for j in &judged {
                 let c = &j.verdict.candidates;

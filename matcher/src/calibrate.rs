@@ -15,7 +15,7 @@
 #![allow(clippy::needless_range_loop)]
 
 /// How many features the confidence model reads (see `index.rs`).
-pub(crate) const FEATURES: usize = 7;
+pub(crate) const FEATURES: usize = 10;
 
 /// One candidate of a FAQ question asked back, for fitting.
 #[derive(Debug, Clone)]
@@ -35,6 +35,12 @@ pub(crate) struct ConfidenceModel {
     weights: [f64; FEATURES + 1],
 }
 
+/// Features that are evidence for the candidate (see `Ranking::features`
+/// in `index.rs`): their weights may not be negative.
+const MONOTONE: [bool; FEATURES] = [
+    true, true, true, true, false, false, true, false, true, true,
+];
+
 /// L2 penalty: keeps a tiny FAQ's model close to "confidence = raw score".
 const RIDGE: f64 = 1.0;
 
@@ -47,6 +53,7 @@ impl ConfidenceModel {
         let mut weights = [0.0; FEATURES + 1];
         weights[6] = 6.0;
         weights[FEATURES] = -3.0;
+
         ConfidenceModel {
             mean: [0.0; FEATURES],
             scale: [1.0; FEATURES],
@@ -91,37 +98,19 @@ impl ConfidenceModel {
                 (x, if s.correct { 1.0 } else { 0.0 }, f64::from(s.weight))
             })
             .collect();
-        let n = FEATURES + 1;
-        let mut w = [0.0f64; FEATURES + 1];
-        for _ in 0..50 {
-            let mut gradient = [0.0f64; FEATURES + 1];
-            let mut hessian = [[0.0f64; FEATURES + 1]; FEATURES + 1];
-            for (x, y, weight) in &rows {
-                let z: f64 = (0..n).map(|k| w[k] * x[k]).sum();
-                let p = 1.0 / (1.0 + (-z).exp());
-                for a in 0..n {
-                    gradient[a] += weight * (p - y) * x[a];
-                    for b in 0..n {
-                        hessian[a][b] += weight * p * (1.0 - p) * x[a] * x[b];
-                    }
-                }
-            }
-            for k in 0..FEATURES {
-                gradient[k] += RIDGE * w[k];
-                hessian[k][k] += RIDGE;
-            }
-            hessian[FEATURES][FEATURES] += 1e-9;
-            let Some(step) = solve(hessian, gradient) else {
-                break;
-            };
-            let mut change = 0.0f64;
-            for k in 0..n {
-                w[k] -= step[k];
-                change = change.max(step[k].abs());
-            }
-            if change < 1e-7 {
-                break;
-            }
+        // Evidence for a candidate never counts against it: a feature of
+        // `MONOTONE` whose weight comes out negative (collinear features
+        // trading off) is pinned at zero and the rest refitted, so a query
+        // closer to an entry than anything calibration saw gets more
+        // confidence, not less.
+        let mut pinned = [false; FEATURES];
+        let mut w = newton(&rows, &pinned);
+        while let Some(k) = (0..FEATURES)
+            .filter(|&k| MONOTONE[k] && !pinned[k] && w[k] < 0.0)
+            .min_by(|&a, &b| w[a].total_cmp(&w[b]))
+        {
+            pinned[k] = true;
+            w = newton(&rows, &pinned);
         }
         if w.iter().any(|v| !v.is_finite()) {
             return Self::untrained();
@@ -146,6 +135,55 @@ impl ConfidenceModel {
             0.0
         }
     }
+}
+
+/// Logistic regression by Newton's method with a ridge penalty (bias not
+/// penalised); `pinned` weights stay zero.
+fn newton(
+    rows: &[([f64; FEATURES + 1], f64, f64)],
+    pinned: &[bool; FEATURES],
+) -> [f64; FEATURES + 1] {
+    let n = FEATURES + 1;
+    let mut w = [0.0f64; FEATURES + 1];
+    for _ in 0..50 {
+        let mut gradient = [0.0f64; FEATURES + 1];
+        let mut hessian = [[0.0f64; FEATURES + 1]; FEATURES + 1];
+        for (x, y, weight) in rows {
+            let z: f64 = (0..n).map(|k| w[k] * x[k]).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            for a in 0..n {
+                gradient[a] += weight * (p - y) * x[a];
+                for b in 0..n {
+                    hessian[a][b] += weight * p * (1.0 - p) * x[a] * x[b];
+                }
+            }
+        }
+        for k in 0..FEATURES {
+            gradient[k] += RIDGE * w[k];
+            hessian[k][k] += RIDGE;
+            if pinned[k] {
+                gradient[k] = 0.0;
+                for j in 0..n {
+                    hessian[k][j] = 0.0;
+                    hessian[j][k] = 0.0;
+                }
+                hessian[k][k] = 1.0;
+            }
+        }
+        hessian[FEATURES][FEATURES] += 1e-9;
+        let Some(step) = solve(hessian, gradient) else {
+            break;
+        };
+        let mut change = 0.0f64;
+        for k in 0..n {
+            w[k] -= step[k];
+            change = change.max(step[k].abs());
+        }
+        if change < 1e-7 {
+            break;
+        }
+    }
+    w
 }
 
 /// Solves `a x = b` by Gaussian elimination with partial pivoting.

@@ -1,0 +1,273 @@
+//! Word meaning for English text: static word-piece vectors distilled from
+//! the sentence-embedding model all-MiniLM-L6-v2 (Apache-2.0), shipped as
+//! data in `matcher/data/` (see its README for the source, the licence and
+//! the script that rebuilt it).
+//!
+//! A text's vector is the mean of its word-piece vectors, unit length; two
+//! texts' cosine says how close they are in meaning even when they share no
+//! word ("my card hasn't come" / "when will the card be delivered"). The
+//! vectors carry their word's weight (rare pieces count more), so no idf is
+//! applied here. Embedding a query is a tokenisation and a few hundred
+//! additions: microseconds, against milliseconds for running the model.
+//!
+//! Only Latin-script text is embedded: the model knows no Chinese, so a
+//! Chinese text has no vector and the scorer falls back to its terms alone.
+
+use std::sync::LazyLock;
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::fxmap::FxMap;
+
+/// The shipped table (format in `matcher/data/README.md`).
+static TABLE_BYTES: &[u8] = include_bytes!("../data/en-vectors.bin");
+
+/// The shipped table, parsed once per process.
+pub(crate) static VECTORS: LazyLock<WordVectors> = LazyLock::new(|| {
+    WordVectors::parse(TABLE_BYTES).expect("the shipped word-vector table is well-formed")
+});
+
+/// Words longer than this are one unknown piece (as in BERT).
+const MAX_WORD_CHARS: usize = 100;
+
+/// A word-piece vocabulary with one quantised vector per piece.
+pub(crate) struct WordVectors {
+    dims: usize,
+    scale: f32,
+    /// Piece → row. Continuation pieces keep their `##` prefix.
+    rows: FxMap<String, u32>,
+    /// The row of `[UNK]`: a word no piece covers (as in BERT).
+    unknown: Option<u32>,
+    /// `dims` values per row.
+    values: Vec<i8>,
+    /// The longest piece, in bytes (bounds the greedy match).
+    longest: usize,
+}
+
+/// Why a vector table could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("word-vector table: {0}")]
+pub(crate) struct TableError(&'static str);
+
+impl WordVectors {
+    /// Reads the table: `HDWV`, version 1, pieces, dims, scale, then per
+    /// piece its length-prefixed UTF-8 text and `dims` signed bytes.
+    pub fn parse(bytes: &[u8]) -> Result<WordVectors, TableError> {
+        let mut at = 0usize;
+        let mut take = |n: usize| -> Result<&[u8], TableError> {
+            let slice = bytes.get(at..at + n).ok_or(TableError("truncated"))?;
+            at += n;
+            Ok(slice)
+        };
+        if take(4)? != b"HDWV" {
+            return Err(TableError("not a word-vector table"));
+        }
+        let u32_at = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        if u32_at(take(4)?) != 1 {
+            return Err(TableError("unknown version"));
+        }
+        let count = u32_at(take(4)?) as usize;
+        let dims = u32_at(take(4)?) as usize;
+        let s = take(4)?;
+        let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+        if dims == 0 || !scale.is_finite() || scale <= 0.0 {
+            return Err(TableError("bad dimensions or scale"));
+        }
+        let mut rows = FxMap::with_capacity_and_hasher(count, Default::default());
+        let mut values = Vec::with_capacity(count * dims);
+        let mut longest = 0;
+        for row in 0..count {
+            let len = take(1)?[0] as usize;
+            let piece = std::str::from_utf8(take(len)?)
+                .map_err(|_| TableError("a piece is not UTF-8"))?
+                .to_owned();
+            longest = longest.max(piece.len());
+            values.extend(take(dims)?.iter().map(|&b| b as i8));
+            rows.insert(piece, row as u32);
+        }
+        let unknown = rows.get("[UNK]").copied();
+        Ok(WordVectors {
+            unknown,
+            dims,
+            scale,
+            rows,
+            values,
+            longest,
+        })
+    }
+
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// The unit-length meaning vector of `text` (already normalised: lower
+    /// case, NFKC), or `None` when it has no Latin word the table knows.
+    pub fn embed(&self, text: &str) -> Option<Vec<f32>> {
+        let mut sum = vec![0i32; self.dims];
+        let mut pieces = 0usize;
+        let mut has_word = false;
+        let mut scratch = String::new();
+        for word in words(text) {
+            has_word |= word.chars().any(char::is_alphabetic);
+            scratch.clear();
+            scratch.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
+            self.word_pieces(&scratch, |row| {
+                let start = row as usize * self.dims;
+                for (s, &v) in sum.iter_mut().zip(&self.values[start..start + self.dims]) {
+                    *s += i32::from(v);
+                }
+                pieces += 1;
+            });
+        }
+        if pieces == 0 || !has_word {
+            return None;
+        }
+        let mut vector: Vec<f32> = sum.iter().map(|&s| s as f32 * self.scale).collect();
+        let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm <= 0.0 {
+            return None;
+        }
+        vector.iter_mut().for_each(|v| *v /= norm);
+        Some(vector)
+    }
+
+    /// Greedy longest-match-first word pieces of one word (BERT's
+    /// WordPiece); a word with a part no piece covers is `[UNK]`.
+    fn word_pieces(&self, word: &str, mut found: impl FnMut(u32)) {
+        if word.chars().count() > MAX_WORD_CHARS {
+            self.unknown.into_iter().for_each(found);
+            return;
+        }
+        let mut matched: Vec<u32> = Vec::new();
+        let mut start = 0;
+        let mut key = String::new();
+        while start < word.len() {
+            let mut end = word.len().min(start + self.longest);
+            while !word.is_char_boundary(end) {
+                end -= 1;
+            }
+            let mut row = None;
+            while end > start {
+                key.clear();
+                if start > 0 {
+                    key.push_str("##");
+                }
+                key.push_str(&word[start..end]);
+                if let Some(&r) = self.rows.get(key.as_str()) {
+                    row = Some(r);
+                    break;
+                }
+                end -= 1;
+                while !word.is_char_boundary(end) {
+                    end -= 1;
+                }
+            }
+            match row {
+                Some(r) => matched.push(r),
+                None => {
+                    self.unknown.into_iter().for_each(found);
+                    return;
+                }
+            }
+            start = end;
+        }
+        matched.into_iter().for_each(&mut found);
+    }
+}
+
+/// Latin-script words and single punctuation marks, as BERT's basic
+/// tokeniser splits them; Chinese and other scripts without spaces are
+/// skipped (the table does not know them).
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    let mut out = Vec::new();
+    for chunk in text.split_whitespace() {
+        let mut start = None;
+        for (i, c) in chunk.char_indices() {
+            let splits = is_punctuation(c) || crate::analyze::is_han(c);
+            if splits {
+                if let Some(s) = start.take() {
+                    out.push(&chunk[s..i]);
+                }
+                if is_punctuation(c) {
+                    out.push(&chunk[i..i + c.len_utf8()]);
+                }
+            } else if start.is_none() {
+                start = Some(i);
+            }
+        }
+        if let Some(s) = start {
+            out.push(&chunk[s..]);
+        }
+    }
+    out.into_iter()
+}
+
+/// BERT's punctuation: ASCII symbols and Unicode punctuation.
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation()
+        || matches!(c, '\u{2000}'..='\u{206F}' | '\u{3000}'..='\u{303F}' | '\u{FF00}'..='\u{FF65}')
+            && !c.is_alphanumeric()
+            && !c.is_whitespace()
+}
+
+/// Accents are dropped after NFD (the model is uncased and accent-free).
+fn is_combining_mark(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// `vector - mean`, unit length again (`None` if nothing is left).
+pub(crate) fn centre(vector: &[f32], mean: &[f32]) -> Option<Vec<f32>> {
+    let mut out: Vec<f32> = vector.iter().zip(mean).map(|(v, m)| v - m).collect();
+    let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if !(norm > 1e-6) {
+        return None;
+    }
+    out.iter_mut().for_each(|v| *v /= norm);
+    Some(out)
+}
+
+/// Cosine of two unit vectors.
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    // Eight running sums, so the compiler can use vector instructions.
+    let mut sums = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for k in 0..8 {
+            sums[k] += x[k] * y[k];
+        }
+    }
+    sums.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_bert() {
+        let w: Vec<&str> = words("i can't top-up 充币 usdt!").collect();
+        assert_eq!(w, ["i", "can", "'", "t", "top", "-", "up", "usdt", "!"]);
+    }
+
+    #[test]
+    fn paraphrases_are_closer_than_unrelated_questions() {
+        let v = &*VECTORS;
+        let a = v.embed("my card has not arrived yet").unwrap();
+        let b = v.embed("when will i receive the card").unwrap();
+        let c = v.embed("what is the exchange rate for euros").unwrap();
+        assert!(cosine(&a, &b) > cosine(&a, &c) + 0.1);
+    }
+
+    #[test]
+    fn chinese_alone_has_no_vector() {
+        assert!(VECTORS.embed("充币没有到账").is_none());
+        assert!(VECTORS.embed("充币没有到账?").is_none());
+        assert!(VECTORS.embed("usdt 充币").is_some());
+    }
+}
