@@ -219,7 +219,7 @@ fn is_combining_mark(c: char) -> bool {
 pub(crate) fn centre(vector: &[f32], mean: &[f32]) -> Option<Vec<f32>> {
     let mut out: Vec<f32> = vector.iter().zip(mean).map(|(v, m)| v - m).collect();
     let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt();
-    if !(norm > 1e-6) {
+    if norm.is_nan() || norm <= 1e-6 {
         return None;
     }
     out.iter_mut().for_each(|v| *v /= norm);
