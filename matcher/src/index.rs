@@ -291,6 +291,11 @@ pub struct Matcher {
 thread_local! {
     /// Per-doc score accumulator of retrieval, kept zeroed between calls.
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Per term id, while one query is ranked: its TF-IDF weight in the
+    /// query and 1 + its place in the query's terms (0: not in the query);
+    /// kept zeroed between calls. Scoring a text is then one pass over its
+    /// terms instead of a merge with the query's.
+    static QUERY_TERMS: RefCell<Vec<(f32, u32)>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Matcher {
@@ -607,63 +612,85 @@ impl Matcher {
         }
         let mut term_best = vec![0.0f32; query.ids.len()];
         let share = BEST_QUESTION_SHARE;
-        let mut scored: Vec<Scored> = candidates
-            .into_iter()
-            .map(|e| {
-                let info = &self.entries[e as usize];
-                term_best.fill(0.0);
-                let (mut cos_best, mut closest) = (0.0f32, u32::MAX);
-                let mut meaning_best: Option<f32> = None;
-                for &d in &info.docs {
-                    if held_out.hides(d, e) {
-                        continue;
+        let mut scored: Vec<Scored> = QUERY_TERMS.with(|cell| {
+            let mut lookup = cell.borrow_mut();
+            if lookup.len() < self.term_kind.len() {
+                lookup.resize(self.term_kind.len(), (0.0, 0));
+            }
+            for (i, &(id, w)) in query.vector.iter().enumerate() {
+                lookup[id as usize] = (w, i as u32 + 1);
+            }
+            let lookup = &*lookup;
+            let scored: Vec<Scored> = candidates
+                .into_iter()
+                .map(|e| {
+                    let info = &self.entries[e as usize];
+                    term_best.fill(0.0);
+                    let (mut cos_best, mut closest) = (0.0f32, u32::MAX);
+                    let mut meaning_best: Option<f32> = None;
+                    for &d in &info.docs {
+                        if held_out.hides(d, e) {
+                            continue;
+                        }
+                        let doc = &self.docs[d as usize];
+                        if let (Some(q), Some(row)) = (&meaning, doc.meaning) {
+                            let cos = match &scanned {
+                                Some(doc_meaning) => doc_meaning[d as usize],
+                                None => semantic::cosine(q, self.meaning_row(row)),
+                            };
+                            meaning_best = Some(meaning_best.map_or(cos, |b: f32| b.max(cos)));
+                        }
+                        record_terms(lookup, &doc.bm25, &mut term_best);
+                        let cos = query_dot(lookup, &doc.vector);
+                        if cos > cos_best || closest == u32::MAX {
+                            cos_best = cos;
+                            closest = d;
+                        }
                     }
-                    let doc = &self.docs[d as usize];
-                    if let (Some(q), Some(row)) = (&meaning, doc.meaning) {
-                        let cos = match &scanned {
-                            Some(doc_meaning) => doc_meaning[d as usize],
-                            None => semantic::cosine(q, self.meaning_row(row)),
-                        };
-                        meaning_best = Some(meaning_best.map_or(cos, |b: f32| b.max(cos)));
+                    let bm_entry: f32 = term_best
+                        .iter()
+                        .zip(&query.bm)
+                        .map(|(tf, w)| tf.min(1.0) * w)
+                        .sum();
+                    let own_centroid;
+                    let centroid_vector = match held_out {
+                        HeldOut::Docs(owner, hidden) if owner == e => {
+                            own_centroid = centroid(&self.docs, &info.docs, hidden);
+                            &own_centroid
+                        }
+                        _ => &info.centroid,
+                    };
+                    let cos_best = cos_best / query.norm;
+                    let cos_centroid = if centroid_vector.len() > 8 * query.vector.len() {
+                        // A long centroid: look the query's few terms up in it.
+                        sparse_dot(&query.vector, centroid_vector)
+                    } else {
+                        query_dot(lookup, centroid_vector)
+                    } / query.norm;
+                    let lexical = (share * cos_best + (1.0 - share) * cos_centroid).clamp(0.0, 1.0);
+                    let score = match meaning_best {
+                        Some(m) => lexical + MEANING_SHARE * (m.max(0.0) - lexical),
+                        None => lexical,
+                    };
+                    Scored {
+                        entry: e,
+                        score,
+                        meaning: meaning_best,
+                        bm_entry: bm_entry / query.bm_total,
+                        cos_best,
+                        cos_centroid,
+                        closest,
                     }
-                    record_terms(&query.ids, &doc.bm25, &mut term_best);
-                    let cos = dot(&query.vector, &doc.vector);
-                    if cos > cos_best || closest == u32::MAX {
-                        cos_best = cos;
-                        closest = d;
-                    }
-                }
-                let bm_entry: f32 = term_best
-                    .iter()
-                    .zip(&query.bm)
-                    .map(|(tf, w)| tf.min(1.0) * w)
-                    .sum();
-                let own_centroid;
-                let centroid_vector = match held_out {
-                    HeldOut::Docs(owner, hidden) if owner == e => {
-                        own_centroid = centroid(&self.docs, &info.docs, hidden);
-                        &own_centroid
-                    }
-                    _ => &info.centroid,
-                };
-                let cos_best = cos_best / query.norm;
-                let cos_centroid = dot(&query.vector, centroid_vector) / query.norm;
-                let lexical = (share * cos_best + (1.0 - share) * cos_centroid).clamp(0.0, 1.0);
-                let score = match meaning_best {
-                    Some(m) => lexical + MEANING_SHARE * (m.max(0.0) - lexical),
-                    None => lexical,
-                };
-                Scored {
-                    entry: e,
-                    score,
-                    meaning: meaning_best,
-                    bm_entry: bm_entry / query.bm_total,
-                    cos_best,
-                    cos_centroid,
-                    closest,
-                }
-            })
-            .collect();
+                })
+                .collect();
+            scored
+        });
+        QUERY_TERMS.with(|cell| {
+            let mut lookup = cell.borrow_mut();
+            for &id in &query.ids {
+                lookup[id as usize] = (0.0, 0);
+            }
+        });
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
         // Character similarity to the closest question of the leading
         // entries: catches typos that split words differently.
@@ -968,21 +995,41 @@ fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     })
 }
 
-/// Records, per query term (`ids` sorted), the best BM25 term frequency
-/// seen in the texts of an entry.
-fn record_terms(ids: &[u32], doc: &[(u32, f32)], term_best: &mut [f32]) {
-    let (mut i, mut j) = (0, 0);
-    while i < ids.len() && j < doc.len() {
-        match ids[i].cmp(&doc[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                term_best[i] = term_best[i].max(doc[j].1);
-                i += 1;
-                j += 1;
-            }
+/// Records, per query term, the best BM25 term frequency seen in the texts
+/// of an entry (`lookup`: see `QUERY_TERMS`).
+fn record_terms(lookup: &[(f32, u32)], doc: &[(u32, f32)], term_best: &mut [f32]) {
+    for &(id, tf) in doc {
+        let slot = lookup[id as usize].1;
+        if slot != 0 {
+            let best = &mut term_best[slot as usize - 1];
+            *best = best.max(tf);
         }
     }
+}
+
+/// Dot product of a short vector with a long one (both sorted by term id),
+/// by binary search in the long one.
+fn sparse_dot(short: &[(u32, f32)], long: &[(u32, f32)]) -> f32 {
+    let mut sum = 0.0;
+    let mut rest = long;
+    for &(id, w) in short {
+        match rest.binary_search_by_key(&id, |&(t, _)| t) {
+            Ok(at) => {
+                sum += w * rest[at].1;
+                rest = &rest[at + 1..];
+            }
+            Err(at) => rest = &rest[at..],
+        }
+    }
+    sum
+}
+
+/// Dot product of the query's TF-IDF vector (in `lookup`) with `vector`.
+fn query_dot(lookup: &[(f32, u32)], vector: &[(u32, f32)]) -> f32 {
+    vector
+        .iter()
+        .map(|&(id, w)| lookup[id as usize].0 * w)
+        .sum()
 }
 
 /// The normalised sum of the vectors of `docs` except `skip`.
@@ -1021,21 +1068,4 @@ fn normalise(vector: &mut [(u32, f32)]) {
             *w /= norm;
         }
     }
-}
-
-/// Dot product of two vectors sorted by term id.
-fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
 }
