@@ -335,7 +335,8 @@ impl Matcher {
             }
             out
         };
-        let analysed: Vec<Analysed> = parallel_map(faq.entries.len(), analyse_entry)
+        let parallel = faq.entries.len() >= PARALLEL_FROM;
+        let analysed: Vec<Analysed> = parallel_map(faq.entries.len(), parallel, analyse_entry)
             .into_iter()
             .flatten()
             .collect();
@@ -515,7 +516,7 @@ impl Matcher {
             meaning_mean,
             confidence: ConfidenceModel::untrained(),
         };
-        matcher.calibrate(&analysed);
+        matcher.calibrate(&analysed, parallel);
         Ok(matcher)
     }
 
@@ -922,16 +923,19 @@ impl Matcher {
     /// question held out (its entry should still win), once as written
     /// (nothing hidden), and once with its whole entry held out (a question
     /// the FAQ does not answer: every candidate is wrong).
-    fn calibrate(&mut self, analysed: &[Analysed]) {
+    fn calibrate(&mut self, analysed: &[Analysed], parallel: bool) {
         let questions: Vec<u32> = (0..analysed.len() as u32)
             .filter(|&d| analysed[d as usize].is_question)
             .collect();
         let stride = questions.len().div_ceil(CALIBRATION_SAMPLES).max(1);
-        let mut samples: Vec<Sample> = Vec::new();
-        let mut found_when_held_out = 0usize;
-        for &d in questions.iter().step_by(stride) {
+        let sampled: Vec<u32> = questions.iter().step_by(stride).copied().collect();
+        let this = &*self;
+        // Per sampled question: its samples, and whether it found its own
+        // entry while held out.
+        let asked = parallel_map(sampled.len(), parallel, |i| {
+            let d = sampled[i];
             let a = &analysed[d as usize];
-            let own = self.docs[d as usize].entry;
+            let own = this.docs[d as usize].entry;
             let asks = [
                 // Its entry should still come first.
                 (HeldOut::Docs(own, &[d][..]), 1.0),
@@ -941,18 +945,14 @@ impl Matcher {
                 // wrong (its own entry is hidden).
                 (HeldOut::Entry(own), UNANSWERABLE_WEIGHT),
             ];
+            let mut samples: Vec<Sample> = Vec::new();
+            let mut found = false;
             for (held_out, weight) in asks {
-                let ranking = self.rank(&a.terms, &a.text, held_out);
-                if matches!(held_out, HeldOut::Docs(..))
-                    && ranking
-                        .scored
-                        .iter()
-                        .take(MAX_CANDIDATES)
-                        .any(|s| s.entry == own)
-                {
-                    found_when_held_out += 1;
-                }
-                for (i, s) in ranking.scored.iter().take(MAX_CANDIDATES).enumerate() {
+                let ranking = this.rank(&a.terms, &a.text, held_out);
+                let top = &ranking.scored[..ranking.scored.len().min(MAX_CANDIDATES)];
+                found |=
+                    matches!(held_out, HeldOut::Docs(..)) && top.iter().any(|s| s.entry == own);
+                for (i, s) in top.iter().enumerate() {
                     samples.push(Sample {
                         features: ranking.features(i),
                         correct: s.entry == own,
@@ -960,7 +960,10 @@ impl Matcher {
                     });
                 }
             }
-        }
+            (samples, found)
+        });
+        let found_when_held_out = asked.iter().filter(|(_, found)| *found).count();
+        let samples: Vec<Sample> = asked.into_iter().flat_map(|(s, _)| s).collect();
         // Without a held-out question that found its entry (every entry has
         // one question), the samples only say "verbatim copies are right":
         // nothing to learn the scale from, so the untrained curve stays.
@@ -970,10 +973,10 @@ impl Matcher {
     }
 }
 
-/// `f(0..n)` in order, on all cores when `n` is large.
-fn parallel_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+/// `f(0..n)` in order, on all cores when `parallel`.
+fn parallel_map<T: Send>(n: usize, parallel: bool, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    if threads < 2 || n < PARALLEL_FROM {
+    if threads < 2 || !parallel {
         return (0..n).map(f).collect();
     }
     let chunk = n.div_ceil(threads);
