@@ -602,10 +602,10 @@ impl Matcher {
             known_words: query.known_words,
             unknown_share: query.unknown_share,
         };
-        if query.ids.is_empty() || query.bm_total <= 0.0 {
+        let meaning = self.meaning_of(text);
+        if (query.ids.is_empty() && meaning.is_none()) || query.bm_total <= 0.0 {
             return ranking;
         }
-        let meaning = self.meaning_of(text);
         let mut candidates = self.retrieve(&query, held_out);
         let scanned = meaning.as_deref().and_then(|m| self.scan_meaning(m));
         if let Some(doc_meaning) = &scanned {

@@ -265,6 +265,26 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_table_is_an_error_not_a_panic() {
+        assert!(WordVectors::parse(b"").is_err());
+        assert!(WordVectors::parse(b"HDWX\x01\0\0\0").is_err());
+        let whole = TABLE_BYTES;
+        assert!(WordVectors::parse(&whole[..whole.len() - 1]).is_err());
+        let mut bad_scale = whole.to_vec();
+        bad_scale[16..20].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(WordVectors::parse(&bad_scale).is_err());
+    }
+
+    #[test]
+    fn a_word_no_piece_covers_is_unknown_not_dropped() {
+        // Accents are dropped, so "café" is "cafe"; a word of pieces the
+        // table lacks still counts (as [UNK]) rather than vanishing.
+        let v = &*VECTORS;
+        assert_eq!(v.embed("café"), v.embed("cafe"));
+        assert!(v.embed("ẞ𝔵𝔶").is_some());
+    }
+
+    #[test]
     fn chinese_alone_has_no_vector() {
         assert!(VECTORS.embed("充币没有到账").is_none());
         assert!(VECTORS.embed("充币没有到账?").is_none());

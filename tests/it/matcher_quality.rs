@@ -117,6 +117,20 @@ fn an_english_typo_still_finds_its_entry() {
 }
 
 #[test]
+fn an_english_paraphrase_sharing_no_word_is_still_ranked_by_meaning() {
+    // No word of this query is in the FAQ: only the meaning vectors link
+    // "can't remember … login credentials" to "I forgot my password".
+    assert_eq!(
+        best("can't remember my login credentials"),
+        "password-reset"
+    );
+    assert_eq!(
+        best("what papers are needed to prove who i am"),
+        "kyc-how-to"
+    );
+}
+
+#[test]
 fn mixed_chinese_and_english_finds_its_entry() {
     assert_eq!(best("USDT提币一直pending"), "withdraw-pending");
 }
