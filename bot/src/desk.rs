@@ -332,6 +332,7 @@ impl Desk {
             .on_user(&mut conversation, open.as_ref(), &message)
             .into();
         let mut out = Vec::new();
+        let mut records = Vec::new();
         while let Some(effect) = effects.pop_front() {
             let language = conversation.language.clone().unwrap_or_default();
             match effect {
@@ -386,10 +387,14 @@ impl Desk {
                         )
                         .await?;
                 }
-                Effect::Record(record) => self.store.record_query(record).await?,
+                // Logged with the conversation, in one commit.
+                Effect::Record(record) => records.push(record),
             }
         }
-        self.save_conversation(user, &conversation).await?;
+        let value = serde_json::to_value(&conversation).context("serialising a conversation")?;
+        self.store
+            .save_state_and_log(&user_key(user), &value, &records)
+            .await?;
         Ok(out)
     }
 

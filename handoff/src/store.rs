@@ -313,6 +313,18 @@ impl Store {
         dispatch!(self, b => b.record_query(record).await)
     }
 
+    /// [`Store::save_state`] and [`Store::record_query`] for each record,
+    /// in one transaction: one durable commit instead of several (on SQLite
+    /// the commit is what bounds how many questions a second the bot takes).
+    pub async fn save_state_and_log(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        records: &[QueryRecord],
+    ) -> Result<()> {
+        dispatch!(self, b => b.save_state_and_log(key, value, records).await)
+    }
+
     // --- stats -------------------------------------------------------------
 
     /// The figures of the period `[from, to)` (see [`Stats`]), with the

@@ -161,6 +161,7 @@ conformance!(
     ratings_are_one_to_five_and_only_for_closed_tickets,
     notes_stay_on_the_ticket_in_order,
     conversation_state_roundtrips_and_is_replaced,
+    the_state_and_its_questions_are_saved_together,
     secrets_are_masked_before_they_are_stored,
     the_query_log_accepts_every_outcome,
     categories_routed_to_a_team_go_only_to_that_team,
@@ -690,6 +691,53 @@ async fn conversation_state_roundtrips_and_is_replaced(db: &Db) {
     store.save_state("user:42", &next).await.unwrap();
     assert_eq!(store.load_state("user:42").await.unwrap(), Some(next));
     assert_eq!(store.load_state("user:43").await.unwrap(), None);
+}
+
+async fn the_state_and_its_questions_are_saved_together(db: &Db) {
+    let store = &db.store;
+    let from = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let record = |text: &str, outcome| QueryRecord {
+        user: 42,
+        language: "en".into(),
+        text: text.into(),
+        outcome,
+        entry_id: None,
+        confidence: None,
+    };
+    let state = serde_json::json!({"step": "idle", "turns": 2});
+    store
+        .save_state_and_log(
+            "user:42",
+            &state,
+            &[
+                record("how to deposit", QueryOutcome::Answered),
+                record("my password is hunter2!", QueryOutcome::NoMatch),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.load_state("user:42").await.unwrap(), Some(state));
+    // No question: the state alone, as `save_state`.
+    let next = serde_json::json!({"step": "idle", "turns": 3});
+    store
+        .save_state_and_log("user:42", &next, &[])
+        .await
+        .unwrap();
+    assert_eq!(store.load_state("user:42").await.unwrap(), Some(next));
+    let to = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let stats = store.stats(from, to, 5).await.unwrap();
+    assert_eq!(stats.questions.answered, 1);
+    assert_eq!(stats.questions.no_match, 1);
+    assert_eq!(stats.questions.total(), 2);
+    // Logged questions are masked like any other.
+    assert!(
+        stats
+            .top_unanswered
+            .iter()
+            .all(|q| !q.text.contains("hunter2")),
+        "{:?}",
+        stats.top_unanswered
+    );
 }
 
 async fn secrets_are_masked_before_they_are_stored(db: &Db) {

@@ -727,7 +727,26 @@ macro_rules! common_queries {
             }
 
             pub async fn save_state(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+                self.save_state_and_log(key, value, &[]).await
+            }
+
+            pub async fn record_query(&self, record: QueryRecord) -> Result<()> {
                 let mut w = self.begin_write().await?;
+                Self::log_query(&mut w, &record).await?;
+                w.commit().await
+            }
+
+            /// The state and the questions that led to it, in one commit.
+            pub async fn save_state_and_log(
+                &self,
+                key: &str,
+                value: &serde_json::Value,
+                records: &[QueryRecord],
+            ) -> Result<()> {
+                let mut w = self.begin_write().await?;
+                for record in records {
+                    Self::log_query(&mut w, record).await?;
+                }
                 sqlx::query(
                     "INSERT INTO chat_state (key, value, updated_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -740,8 +759,7 @@ macro_rules! common_queries {
                 w.commit().await
             }
 
-            pub async fn record_query(&self, record: QueryRecord) -> Result<()> {
-                let mut w = self.begin_write().await?;
+            async fn log_query(w: &mut WriteTx<$db>, record: &QueryRecord) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO query_log (at, user_id, language, text, outcome, entry_id, confidence) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -755,7 +773,7 @@ macro_rules! common_queries {
                 .bind(record.confidence.map(f64::from))
                 .execute(&mut *w.tx)
                 .await?;
-                w.commit().await
+                Ok(())
             }
 
             /// The checks both databases share (see `Store::check_consistency`).
