@@ -41,7 +41,7 @@
 //! (banking77: answering at 0.95 is right about 96% of the time). Where an
 //! admin wrote the questions, a held-out question is harder to place than
 //! a real one, and the confidence is cautious (the bundled FAQ: answering
-//! at 0.5 would still be right about 96% of the time). So read it as an
+//! at 0.5 would still be right about 99% of the time). So read it as an
 //! ordering with a rough scale: raise `answer_threshold` to answer less and
 //! be wrong less, lower it to answer more, and measure with `helpdesk eval`
 //! on real questions of your own. `margin` turns close calls between the
