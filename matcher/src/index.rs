@@ -218,21 +218,17 @@ impl Ranking {
     /// The features the confidence model reads for the `i`-th entry.
     fn features(&self, i: usize) -> [f32; FEATURES] {
         let s = &self.scored[i];
-        let other = self
-            .scored
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .map(|(_, o)| o.score)
-            .fold(0.0f32, f32::max);
+        // The other ranked entries: the runner-up's evidence.
+        let others = || {
+            self.scored
+                .iter()
+                .enumerate()
+                .filter(move |&(j, _)| j != i)
+                .map(|(_, o)| o)
+        };
+        let other = others().map(|o| o.score).fold(0.0f32, f32::max);
         let meaning = s.meaning.unwrap_or(0.0);
-        let other_meaning = self
-            .scored
-            .iter()
-            .enumerate()
-            .filter(|&(j, _)| j != i)
-            .filter_map(|(_, o)| o.meaning)
-            .fold(-1.0f32, f32::max);
+        let other_meaning = others().filter_map(|o| o.meaning).fold(-1.0f32, f32::max);
         let has_meaning = if s.meaning.is_some() { 1.0 } else { 0.0 };
         [
             s.score,
