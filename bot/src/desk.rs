@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use handoff::{
-    AgentId, Attachment, Author, BusinessHours, ClaimOutcome, NewEntry, Rating, Store, Ticket,
-    TicketId, UserId,
+    AgentId, Attachment, Author, BusinessHours, ClaimOutcome, NewEntry, QueryRecord, Rating, Store,
+    Ticket, TicketId, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -289,9 +289,18 @@ impl Desk {
         })
     }
 
-    async fn save_conversation(&self, user: UserId, conversation: &Conversation) -> Result<()> {
+    /// Saves a user's conversation and logs the questions of this turn, in
+    /// one commit.
+    async fn save_conversation(
+        &self,
+        user: UserId,
+        conversation: &Conversation,
+        records: &[QueryRecord],
+    ) -> Result<()> {
         let value = serde_json::to_value(conversation).context("serialising a conversation")?;
-        self.store.save_state(&user_key(user), &value).await?;
+        self.store
+            .save_state_and_log(&user_key(user), &value, records)
+            .await?;
         Ok(())
     }
 
@@ -391,9 +400,7 @@ impl Desk {
                 Effect::Record(record) => records.push(record),
             }
         }
-        let value = serde_json::to_value(&conversation).context("serialising a conversation")?;
-        self.store
-            .save_state_and_log(&user_key(user), &value, &records)
+        self.save_conversation(user, &conversation, &records)
             .await?;
         Ok(out)
     }
@@ -755,7 +762,7 @@ impl Desk {
         };
         let mut conversation = self.conversation(user).await?;
         let effects = engine.ticket_closed(&mut conversation, ticket.id);
-        self.save_conversation(user, &conversation).await?;
+        self.save_conversation(user, &conversation, &[]).await?;
         let language = conversation
             .language
             .clone()

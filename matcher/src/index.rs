@@ -370,15 +370,7 @@ impl Matcher {
                     counts.push((id, 1.0));
                 }
             }
-            counts.sort_unstable_by_key(|&(id, _)| id);
-            counts.dedup_by(|next, kept| {
-                if next.0 == kept.0 {
-                    kept.1 += 1.0;
-                    true
-                } else {
-                    false
-                }
-            });
+            sum_by_term(&mut counts);
             for &(id, _) in &counts {
                 doc_df[id as usize] += 1;
                 if last_entry[id as usize] != a.entry {
@@ -530,7 +522,9 @@ impl Matcher {
                 candidates: Vec::new(),
             };
         }
-        let ranking = self.rank(&terms, &compact(&text), HeldOut::Nothing);
+        let text = compact(&text);
+        let meaning = self.meaning_of(&text);
+        let ranking = self.rank(&terms, &text, meaning.as_deref(), HeldOut::Nothing);
         let mut candidates: Vec<Candidate> = ranking
             .scored
             .iter()
@@ -591,34 +585,32 @@ impl Matcher {
 
     /// Entries with their scores, best first. `held_out` hides a question
     /// or a whole entry (calibration asks FAQ questions back).
-    fn rank(&self, terms: &Terms, text: &str, held_out: HeldOut) -> Ranking {
+    /// `meaning`: the query's centred meaning vector, if it has one.
+    fn rank(
+        &self,
+        terms: &Terms,
+        text: &str,
+        meaning: Option<&[f32]>,
+        held_out: HeldOut,
+    ) -> Ranking {
         let query = self.query(terms, held_out);
         let mut ranking = Ranking {
             scored: Vec::new(),
             known_words: query.known_words,
             unknown_share: query.unknown_share,
         };
-        let meaning = self.meaning_of(text);
         if (query.ids.is_empty() && meaning.is_none()) || query.bm_total <= 0.0 {
             return ranking;
         }
         let mut candidates = self.retrieve(&query, held_out);
-        let scanned = meaning.as_deref().and_then(|m| self.scan_meaning(m));
+        let scanned = meaning.and_then(|m| self.scan_meaning(m));
         if let Some(doc_meaning) = &scanned {
             self.add_meaning_candidates(doc_meaning, held_out, &mut candidates);
         }
         let mut term_best = vec![0.0f32; query.ids.len()];
         let share = BEST_QUESTION_SHARE;
-        let mut scored: Vec<Scored> = QUERY_TERMS.with(|cell| {
-            let mut lookup = cell.borrow_mut();
-            if lookup.len() < self.term_kind.len() {
-                lookup.resize(self.term_kind.len(), (0.0, 0));
-            }
-            for (i, &(id, w)) in query.vector.iter().enumerate() {
-                lookup[id as usize] = (w, i as u32 + 1);
-            }
-            let lookup = &*lookup;
-            let scored: Vec<Scored> = candidates
+        let mut scored: Vec<Scored> = self.with_query_terms(&query, |lookup| {
+            candidates
                 .into_iter()
                 .map(|e| {
                     let info = &self.entries[e as usize];
@@ -630,7 +622,7 @@ impl Matcher {
                             continue;
                         }
                         let doc = &self.docs[d as usize];
-                        if let (Some(q), Some(row)) = (&meaning, doc.meaning) {
+                        if let (Some(q), Some(row)) = (meaning, doc.meaning) {
                             let cos = match &scanned {
                                 Some(doc_meaning) => doc_meaning[d as usize],
                                 None => semantic::cosine(q, self.meaning_row(row)),
@@ -679,14 +671,7 @@ impl Matcher {
                         closest,
                     }
                 })
-                .collect();
-            scored
-        });
-        QUERY_TERMS.with(|cell| {
-            let mut lookup = cell.borrow_mut();
-            for &id in &query.ids {
-                lookup[id as usize] = (0.0, 0);
-            }
+                .collect()
         });
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
         // Character similarity to the closest question of the leading
@@ -763,6 +748,25 @@ impl Matcher {
                 }
             }
             candidates
+        })
+    }
+
+    /// Runs `f` with the query's terms in `QUERY_TERMS` (see there), and
+    /// clears them again.
+    fn with_query_terms<R>(&self, query: &Query, f: impl FnOnce(&[(f32, u32)]) -> R) -> R {
+        QUERY_TERMS.with(|cell| {
+            let mut lookup = cell.borrow_mut();
+            if lookup.len() < self.term_kind.len() {
+                lookup.resize(self.term_kind.len(), (0.0, 0));
+            }
+            for (i, &(id, w)) in query.vector.iter().enumerate() {
+                lookup[id as usize] = (w, i as u32 + 1);
+            }
+            let out = f(&lookup);
+            for &id in &query.ids {
+                lookup[id as usize] = (0.0, 0);
+            }
+            out
         })
     }
 
@@ -860,15 +864,7 @@ impl Matcher {
                 }
             }
         }
-        counts.sort_unstable_by_key(|&(id, _)| id);
-        counts.dedup_by(|next, kept| {
-            if next.0 == kept.0 {
-                kept.1 += 1.0;
-                true
-            } else {
-                false
-            }
-        });
+        sum_by_term(&mut counts);
         unknown.sort_unstable();
         let mut unknown_counts: Vec<(usize, f32)> = Vec::new();
         for pair in unknown.chunk_by(|a, b| a == b) {
@@ -931,7 +927,9 @@ impl Matcher {
         let asked = parallel_map(sampled.len(), parallel, |i| {
             let d = sampled[i];
             let a = &analysed[d as usize];
-            let own = this.docs[d as usize].entry;
+            let doc = &this.docs[d as usize];
+            let own = doc.entry;
+            let meaning = doc.meaning.map(|row| this.meaning_row(row));
             let asks = [
                 // Its entry should still come first.
                 (HeldOut::Docs(own, &[d][..]), 1.0),
@@ -944,7 +942,7 @@ impl Matcher {
             let mut samples: Vec<Sample> = Vec::new();
             let mut found = false;
             for (held_out, weight) in asks {
-                let ranking = this.rank(&a.terms, &a.text, held_out);
+                let ranking = this.rank(&a.terms, &a.text, meaning, held_out);
                 let top = &ranking.scored[..ranking.scored.len().min(MAX_CANDIDATES)];
                 found |=
                     matches!(held_out, HeldOut::Docs(..)) && top.iter().any(|s| s.entry == own);
@@ -1031,15 +1029,10 @@ fn query_dot(lookup: &[(f32, u32)], vector: &[(u32, f32)]) -> f32 {
         .sum()
 }
 
-/// The normalised sum of the vectors of `docs` except `skip`.
-fn centroid(all: &[Doc], docs: &[u32], skip: &[u32]) -> Vec<(u32, f32)> {
-    let mut sum: Vec<(u32, f32)> = docs
-        .iter()
-        .filter(|d| !skip.contains(d))
-        .flat_map(|&d| all[d as usize].vector.iter().copied())
-        .collect();
-    sum.sort_unstable_by_key(|&(t, _)| t);
-    sum.dedup_by(|next, kept| {
+/// Sorts `(term, value)` pairs by term and sums the values of each term.
+fn sum_by_term(pairs: &mut Vec<(u32, f32)>) {
+    pairs.sort_unstable_by_key(|&(t, _)| t);
+    pairs.dedup_by(|next, kept| {
         if next.0 == kept.0 {
             kept.1 += next.1;
             true
@@ -1047,6 +1040,16 @@ fn centroid(all: &[Doc], docs: &[u32], skip: &[u32]) -> Vec<(u32, f32)> {
             false
         }
     });
+}
+
+/// The normalised sum of the vectors of `docs` except `skip`.
+fn centroid(all: &[Doc], docs: &[u32], skip: &[u32]) -> Vec<(u32, f32)> {
+    let mut sum: Vec<(u32, f32)> = docs
+        .iter()
+        .filter(|d| !skip.contains(d))
+        .flat_map(|&d| all[d as usize].vector.iter().copied())
+        .collect();
+    sum_by_term(&mut sum);
     normalise(&mut sum);
     sum
 }
