@@ -67,6 +67,7 @@ impl Hasher for FxHasher {
 }
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// A 64-bit key for a term of one kind: the dictionary stores keys, not
 /// strings (no allocation per term; with a million terms the chance of any

@@ -52,6 +52,7 @@ use std::cell::RefCell;
 
 use crate::analyze::{Analyzer, Terms};
 use crate::calibrate::{ConfidenceModel, FEATURES, Sample};
+use crate::correct::Speller;
 use crate::faq::Faq;
 use crate::fxmap::{FxMap, term_key};
 use crate::normalize::normalize;
@@ -281,6 +282,8 @@ pub struct Matcher {
     /// vector, so what all questions share (the FAQ's domain, the word
     /// pieces every text has) does not make everything look alike.
     meaning_mean: Vec<f32>,
+    /// Corrects misspelt query words against the FAQ's own words.
+    speller: Speller,
     confidence: ConfidenceModel,
 }
 
@@ -485,6 +488,12 @@ impl Matcher {
             }
         }
 
+        let speller = Speller::new(
+            analysed
+                .iter()
+                .filter(|a| a.is_question)
+                .map(|a| (a.text.as_str(), a.terms.words.as_slice())),
+        );
         let mut matcher = Matcher {
             config,
             analyzer,
@@ -502,6 +511,7 @@ impl Matcher {
             entries,
             meanings,
             meaning_mean,
+            speller,
             confidence: ConfidenceModel::untrained(),
         };
         matcher.calibrate(&analysed, parallel);
@@ -515,6 +525,10 @@ impl Matcher {
     /// Ranks the entries for `query` and decides what to do.
     pub fn decide(&self, query: &str) -> Decision {
         let text = normalize(query);
+        let text = self
+            .speller
+            .correct(&text, |word| VECTORS.is_word(word))
+            .unwrap_or(text);
         let terms = self.analyzer.analyze_normalized(&text);
         if terms.is_empty() {
             return Decision {

@@ -11,7 +11,8 @@
 //! additions: microseconds, against milliseconds for running the model.
 //!
 //! Only Latin-script text is embedded: the model knows no Chinese, so a
-//! Chinese text has no vector and the scorer falls back to its terms alone.
+//! Chinese or mixed text has no vector and the scorer falls back to its
+//! terms alone.
 
 use std::sync::LazyLock;
 
@@ -96,13 +97,26 @@ impl WordVectors {
         })
     }
 
+    /// Whether `word` is a whole word of the vocabulary (a real word, as
+    /// far as the model's vocabulary goes: the spelling corrector leaves
+    /// it alone).
+    pub fn is_word(&self, word: &str) -> bool {
+        self.rows.contains_key(word)
+    }
+
     pub fn dims(&self) -> usize {
         self.dims
     }
 
     /// The unit-length meaning vector of `text` (already normalised: lower
-    /// case, NFKC), or `None` when it has no Latin word the table knows.
+    /// case, NFKC), or `None` when it has no Latin word the table knows or
+    /// has Chinese in it: the Latin words of a mixed message are mostly a
+    /// name (USDT, KYC, API) that says little of what is asked, and two
+    /// such messages naming the same thing would look identical in meaning.
     pub fn embed(&self, text: &str) -> Option<Vec<f32>> {
+        if text.chars().any(crate::analyze::is_han) {
+            return None;
+        }
         let mut sum = vec![0i32; self.dims];
         let mut pieces = 0usize;
         let mut has_word = false;
@@ -288,6 +302,7 @@ mod tests {
     fn chinese_alone_has_no_vector() {
         assert!(VECTORS.embed("充币没有到账").is_none());
         assert!(VECTORS.embed("充币没有到账?").is_none());
-        assert!(VECTORS.embed("usdt 充币").is_some());
+        assert!(VECTORS.embed("usdt 充币").is_none());
+        assert!(VECTORS.embed("usdt deposit").is_some());
     }
 }

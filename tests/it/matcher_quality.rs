@@ -105,6 +105,24 @@ fn a_homophone_typo_still_finds_the_deposit_entry() {
 }
 
 #[test]
+fn a_misspelt_question_is_as_sure_as_the_clean_one() {
+    // Corrected against the FAQ's own words before matching, a typo costs
+    // no confidence: the decision is the clean question's, to the digit.
+    for (typo, clean) in [
+        ("I forgot my pasword", "I forgot my password"),
+        (
+            "my withdrawl is still pending",
+            "my withdrawal is still pending",
+        ),
+        ("怎么冲币", "怎么充币"),
+        ("体现怎么操作", "提现怎么操作"),
+    ] {
+        let (typo_decision, clean_decision) = (MATCHER.decide(typo), MATCHER.decide(clean));
+        assert_eq!(typo_decision, clean_decision, "{typo}");
+    }
+}
+
+#[test]
 fn traditional_and_full_width_characters_match_simplified_questions() {
     assert_eq!(best("充幣沒有到賬怎麼辦"), "deposit-not-credited");
     assert_eq!(best("ＵＳＤＴ怎么充值"), "deposit-how");
