@@ -20,7 +20,7 @@ use tantivy_jieba::jieba_rs::Jieba;
 use crate::normalize::normalize;
 
 /// Loading jieba's dictionary takes a noticeable time: once per process.
-static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
+pub(crate) static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
 
 /// English words that carry no intent of their own.
 const ENGLISH_STOP_WORDS: &[&str] = &[
