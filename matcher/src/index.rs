@@ -11,11 +11,12 @@
 //! 2. ranking: each of those entries is scored by TF-IDF cosine against its
 //!    closest question and against its centroid (all its questions), mixed
 //!    with the meaning cosine (static word vectors, see `semantic.rs`) to
-//!    its closest English question, and the leading ones by character
-//!    similarity to their closest question (typos that split words
-//!    differently). On a FAQ of up to `MEANING_SCAN` English questions the
-//!    entries closest in meaning join the candidates even if they share no
-//!    term with the query;
+//!    its closest question in the query's meaning space (English or
+//!    Chinese, by the text's main language), and the leading ones by
+//!    character similarity to their closest question (typos that split
+//!    words differently). On a FAQ of up to `MEANING_SCAN` questions in
+//!    that space the entries closest in meaning join the candidates even if
+//!    they share no term with the query;
 //! 3. confidence: a logistic model (see `calibrate.rs`) turns each
 //!    candidate's evidence (its score, both cosines, its lead over the
 //!    runner-up, how much of the query the entry explains, how much of the
@@ -56,7 +57,7 @@ use crate::correct::Speller;
 use crate::faq::Faq;
 use crate::fxmap::{FxMap, term_key};
 use crate::normalize::normalize;
-use crate::semantic::{self, VECTORS};
+use crate::semantic::{self, Space, VECTORS, ZH_VECTORS};
 use crate::{Candidate, Decision, MatcherConfig, Outcome};
 
 /// Why an index could not be built.
@@ -128,8 +129,8 @@ struct Doc {
     bm25: Vec<(u32, f32)>,
     /// TF-IDF vector, sorted by term id, unit length.
     vector: Vec<(u32, f32)>,
-    /// Row of its meaning vector in `Matcher::meanings` (English questions).
-    meaning: Option<u32>,
+    /// Space and row of its meaning vector in `Matcher::meanings`.
+    meaning: Option<(Space, u32)>,
 }
 
 struct EntryInfo {
@@ -147,8 +148,8 @@ struct Analysed {
     /// The normalised text, spaces collapsed.
     text: String,
     terms: Terms,
-    /// Meaning vector (English questions only), before centring.
-    meaning: Option<Vec<f32>>,
+    /// Meaning vector (in its main language's space), before centring.
+    meaning: Option<(Space, Vec<f32>)>,
 }
 
 /// A query ready to score.
@@ -275,13 +276,14 @@ pub struct Matcher {
     postings: Vec<(u32, f32)>,
     docs: Vec<Doc>,
     entries: Vec<EntryInfo>,
-    /// Centred unit meaning vectors of the English questions, one row of
-    /// `VECTORS.dims()` per question (see `Doc::meaning`).
-    meanings: Vec<f32>,
-    /// The mean of the questions' meaning vectors: subtracted from every
-    /// vector, so what all questions share (the FAQ's domain, the word
-    /// pieces every text has) does not make everything look alike.
-    meaning_mean: Vec<f32>,
+    /// Per `Space` (English, Chinese): centred unit meaning vectors of the
+    /// questions, one row of the table's dims per question (see
+    /// `Doc::meaning`).
+    meanings: [Vec<f32>; 2],
+    /// Per `Space`: the mean of the questions' meaning vectors, subtracted
+    /// from every vector, so what all questions share (the FAQ's domain,
+    /// the word pieces every text has) does not make everything look alike.
+    meaning_mean: [Vec<f32>; 2],
     /// Corrects misspelt query words against the FAQ's own words.
     speller: Speller,
     confidence: ConfidenceModel,
@@ -314,7 +316,7 @@ impl Matcher {
                     out.push(Analysed {
                         entry: e as u32,
                         is_question: true,
-                        meaning: VECTORS.embed(&text),
+                        meaning: semantic::meaning(&text),
                         text,
                         terms,
                     });
@@ -421,17 +423,23 @@ impl Matcher {
                 centroid: Vec::new(),
             })
             .collect();
-        // Meaning vectors, centred on their mean.
-        let dims = VECTORS.dims();
-        let mut meaning_mean = vec![0.0f32; dims];
-        let with_meaning = analysed.iter().filter_map(|a| a.meaning.as_ref());
-        let meaning_count = with_meaning.clone().count();
-        for m in with_meaning {
-            for (sum, v) in meaning_mean.iter_mut().zip(m) {
-                *sum += v / meaning_count as f32;
+        // Meaning vectors, centred on their space's mean.
+        let dims = [VECTORS.dims(), ZH_VECTORS.dims()];
+        let mut meaning_mean = dims.map(|d| vec![0.0f32; d]);
+        let mut meanings: [Vec<f32>; 2] = Default::default();
+        for space in [Space::English, Space::Chinese] {
+            let with_meaning = analysed
+                .iter()
+                .filter_map(|a| a.meaning.as_ref())
+                .filter(|(s, _)| *s == space);
+            let count = with_meaning.clone().count();
+            for (_, m) in with_meaning {
+                for (sum, v) in meaning_mean[space as usize].iter_mut().zip(m) {
+                    *sum += v / count as f32;
+                }
             }
+            meanings[space as usize].reserve(count * dims[space as usize]);
         }
-        let mut meanings: Vec<f32> = Vec::with_capacity(meaning_count * dims);
         for (i, (a, counts)) in analysed.iter().zip(doc_terms).enumerate() {
             let length = lengths[i];
             let bm25: Vec<(u32, f32)> = counts
@@ -452,10 +460,11 @@ impl Matcher {
                 .collect();
             normalise(&mut vector);
             entries[a.entry as usize].docs.push(i as u32);
-            let meaning = a.meaning.as_ref().and_then(|m| {
-                let centred = semantic::centre(m, &meaning_mean)?;
-                meanings.extend_from_slice(&centred);
-                Some((meanings.len() / dims - 1) as u32)
+            let meaning = a.meaning.as_ref().and_then(|(space, m)| {
+                let k = *space as usize;
+                let centred = semantic::centre(m, &meaning_mean[k])?;
+                meanings[k].extend_from_slice(&centred);
+                Some((*space, (meanings[k].len() / dims[k] - 1) as u32))
             });
             docs.push(Doc {
                 entry: a.entry,
@@ -538,7 +547,8 @@ impl Matcher {
         }
         let text = compact(&text);
         let meaning = self.meaning_of(&text);
-        let ranking = self.rank(&terms, &text, meaning.as_deref(), HeldOut::Nothing);
+        let meaning = meaning.as_ref().map(|(space, m)| (*space, m.as_slice()));
+        let ranking = self.rank(&terms, &text, meaning, HeldOut::Nothing);
         let mut candidates: Vec<Candidate> = ranking
             .scored
             .iter()
@@ -599,12 +609,13 @@ impl Matcher {
 
     /// Entries with their scores, best first. `held_out` hides a question
     /// or a whole entry (calibration asks FAQ questions back).
-    /// `meaning`: the query's centred meaning vector, if it has one.
+    /// `meaning`: the query's centred meaning vector and its space, if it
+    /// has one (compared with the questions of that space only).
     fn rank(
         &self,
         terms: &Terms,
         text: &str,
-        meaning: Option<&[f32]>,
+        meaning: Option<(Space, &[f32])>,
         held_out: HeldOut,
     ) -> Ranking {
         let query = self.query(terms, held_out);
@@ -617,7 +628,7 @@ impl Matcher {
             return ranking;
         }
         let mut candidates = self.retrieve(&query, held_out);
-        let scanned = meaning.and_then(|m| self.scan_meaning(m));
+        let scanned = meaning.and_then(|(space, m)| self.scan_meaning(space, m));
         if let Some(doc_meaning) = &scanned {
             self.add_meaning_candidates(doc_meaning, held_out, &mut candidates);
         }
@@ -636,10 +647,12 @@ impl Matcher {
                             continue;
                         }
                         let doc = &self.docs[d as usize];
-                        if let (Some(q), Some(row)) = (meaning, doc.meaning) {
+                        if let (Some((space, q)), Some((doc_space, row))) = (meaning, doc.meaning)
+                            && space == doc_space
+                        {
                             let cos = match &scanned {
                                 Some(doc_meaning) => doc_meaning[d as usize],
-                                None => semantic::cosine(q, self.meaning_row(row)),
+                                None => semantic::cosine(q, self.meaning_row(space, row)),
                             };
                             meaning_best = Some(meaning_best.map_or(cos, |b: f32| b.max(cos)));
                         }
@@ -784,23 +797,28 @@ impl Matcher {
         })
     }
 
-    /// The centred meaning vector of a query, if it has one.
-    fn meaning_of(&self, text: &str) -> Option<Vec<f32>> {
-        if self.meanings.is_empty() {
+    /// The centred meaning vector of a query and its space, if it has one.
+    fn meaning_of(&self, text: &str) -> Option<(Space, Vec<f32>)> {
+        let (space, vector) = semantic::meaning(text)?;
+        if self.meanings[space as usize].is_empty() {
             return None;
         }
-        semantic::centre(&VECTORS.embed(text)?, &self.meaning_mean)
+        Some((
+            space,
+            semantic::centre(&vector, &self.meaning_mean[space as usize])?,
+        ))
     }
 
-    fn meaning_row(&self, row: u32) -> &[f32] {
-        let dims = self.meaning_mean.len();
-        &self.meanings[row as usize * dims..(row as usize + 1) * dims]
+    fn meaning_row(&self, space: Space, row: u32) -> &[f32] {
+        let dims = self.meaning_mean[space as usize].len();
+        &self.meanings[space as usize][row as usize * dims..(row as usize + 1) * dims]
     }
 
     /// On a FAQ with few enough questions: the query's meaning cosine with
-    /// every text (NaN for texts without a meaning vector).
-    fn scan_meaning(&self, meaning: &[f32]) -> Option<Vec<f32>> {
-        let rows = self.meanings.len() / self.meaning_mean.len().max(1);
+    /// every text (NaN for texts without a meaning vector in its space).
+    fn scan_meaning(&self, space: Space, meaning: &[f32]) -> Option<Vec<f32>> {
+        let k = space as usize;
+        let rows = self.meanings[k].len() / self.meaning_mean[k].len().max(1);
         if rows > MEANING_SCAN {
             return None;
         }
@@ -808,8 +826,10 @@ impl Matcher {
             self.docs
                 .iter()
                 .map(|doc| match doc.meaning {
-                    Some(row) => semantic::cosine(meaning, self.meaning_row(row)),
-                    None => f32::NAN,
+                    Some((s, row)) if s == space => {
+                        semantic::cosine(meaning, self.meaning_row(space, row))
+                    }
+                    _ => f32::NAN,
                 })
                 .collect(),
         )
@@ -943,7 +963,9 @@ impl Matcher {
             let a = &analysed[d as usize];
             let doc = &this.docs[d as usize];
             let own = doc.entry;
-            let meaning = doc.meaning.map(|row| this.meaning_row(row));
+            let meaning = doc
+                .meaning
+                .map(|(space, row)| (space, this.meaning_row(space, row)));
             let asks = [
                 // Its entry should still come first.
                 (HeldOut::Docs(own, &[d][..]), 1.0),

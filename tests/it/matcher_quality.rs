@@ -76,26 +76,29 @@ fn a_plain_english_question_is_answered_with_its_entry() {
     );
 }
 
-/// On a FAQ of six entries the confidence of a Chinese question stays under
-/// the default 0.95 (no meaning signal for Chinese, and little to learn the
-/// scale from): the bot offers the entry instead of guessing, and answers
-/// once an admin lowers the threshold.
 #[test]
-fn a_plain_chinese_question_on_a_tiny_faq_is_offered_first_and_answered_at_a_lower_threshold() {
-    let decision = MATCHER.decide("充币没到账怎么办");
-    match &decision.outcome {
+fn a_plain_chinese_question_is_answered_with_its_entry() {
+    assert_eq!(
+        answered("充币没到账怎么办").as_deref(),
+        Some("deposit-not-credited")
+    );
+}
+
+/// What the answer threshold means: the same question, once an admin sets
+/// it above the confidence it gets, is offered ("did you mean") instead.
+#[test]
+fn above_its_confidence_the_threshold_turns_an_answer_into_a_suggestion() {
+    let query = "充币没到账怎么办";
+    let confidence = MATCHER.decide(query).candidates[0].confidence;
+    let stricter = MatcherConfig {
+        answer_threshold: confidence + 0.001,
+        ..MatcherConfig::default()
+    };
+    let matcher = Matcher::build(&FAQ, stricter).expect("the index builds");
+    match &matcher.decide(query).outcome {
         Outcome::Suggest { entry_ids } => assert_eq!(entry_ids[0], "deposit-not-credited"),
         other => panic!("expected a suggestion, got {other:?}"),
     }
-    let lower = MatcherConfig {
-        answer_threshold: 0.8,
-        ..MatcherConfig::default()
-    };
-    let matcher = Matcher::build(&FAQ, lower).expect("the index builds");
-    assert_eq!(
-        matcher.decide("充币没到账怎么办").answered(),
-        Some("deposit-not-credited")
-    );
 }
 
 #[test]
@@ -351,7 +354,7 @@ fn the_bundled_faq_answers_its_own_users_questions_rightly() {
 }
 
 #[test]
-#[ignore = "issue #3 target not met at the default answer_threshold 0.95: coverage is about 0.47 (precision 1.0); the FAQ's own calibration is cautious on hand-written questions, see ARCHITECTURE.md"]
+#[ignore = "issue #3 target not met at the default answer_threshold 0.95: coverage is about 0.59 (precision 1.0); the FAQ's own calibration is cautious on hand-written questions, see ARCHITECTURE.md"]
 fn the_bundled_faq_answers_three_in_four_of_its_users_questions() {
     let Some(m) = bundled() else {
         return;
@@ -377,7 +380,7 @@ fn banking77_answers_only_when_right() {
 }
 
 #[test]
-#[ignore = "issue #3 target not met yet: top1 is about 0.37 (Chinese has no meaning signal: no permissively licensed Chinese vectors were available)"]
+#[ignore = "issue #3 target not met: top1 is about 0.375; the full multilingual-e5-small model alone reaches 0.438, its static word vectors (what we ship) 0.34"]
 fn afqmc_ranks_the_right_entry_first_often_enough() {
     let Some(m) = public_set("zh-afqmc") else {
         return;
