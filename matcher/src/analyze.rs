@@ -42,6 +42,9 @@ pub(crate) struct Terms {
     pub words: Vec<String>,
     pub grams: Vec<String>,
     pub sounds: Vec<String>,
+    /// The Chinese words as jieba cuts them (stop words kept, no search
+    /// sub-words): what the Chinese meaning vector is made of.
+    pub cut: Vec<String>,
     /// How much the text says: Latin content words plus Chinese characters
     /// counted two to a word. "到账慢" is 1.5, "how to withdraw" is 2.
     pub size: f32,
@@ -119,12 +122,25 @@ impl Analyzer {
         for run in &runs {
             match *run {
                 Run::Han(han) => {
-                    for token in JIEBA.cut_for_search(han, true) {
+                    let tokens = JIEBA.cut_for_search(han, true);
+                    for token in &tokens {
                         han_words.push(token.word);
                         if !CHINESE_STOP_WORDS.contains(&token.word) {
                             terms.words.push(token.word.to_owned());
                         }
                     }
+                    // The plain cut is in there too: search mode puts each
+                    // word after its sub-words, so from the end, the word
+                    // ending where the one after it starts.
+                    let first = terms.cut.len();
+                    let mut end = han.chars().count();
+                    for token in tokens.iter().rev() {
+                        if token.end == end {
+                            terms.cut.push(token.word.to_owned());
+                            end = token.start;
+                        }
+                    }
+                    terms.cut[first..].reverse();
                     terms.size += han.chars().count() as f32 / 2.0;
                     han_grams(han, &mut terms.grams);
                     han_sounds(han, &mut terms.sounds);
@@ -287,6 +303,28 @@ mod tests {
                 Run::Word("pending")
             ]
         );
+    }
+
+    #[test]
+    fn the_plain_cut_is_jiebas_cut_of_each_chinese_run() {
+        let analyzer = Analyzer::new(&[]);
+        for text in [
+            "中华人民共和国成立了",
+            "提币一直pending怎么办",
+            "充币没有到账 我的usdt呢",
+        ] {
+            let terms = analyzer.analyze_normalized(text);
+            let expected: Vec<String> = split_runs(text)
+                .iter()
+                .filter_map(|run| match *run {
+                    Run::Han(han) => Some(han),
+                    Run::Word(_) => None,
+                })
+                .flat_map(|han| JIEBA.cut(han, true))
+                .map(|t| t.word.to_owned())
+                .collect();
+            assert_eq!(terms.cut, expected, "{text}");
+        }
     }
 
     #[test]

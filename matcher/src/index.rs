@@ -316,7 +316,7 @@ impl Matcher {
                     out.push(Analysed {
                         entry: e as u32,
                         is_question: true,
-                        meaning: semantic::meaning(&text),
+                        meaning: semantic::meaning(&text, &terms.cut),
                         text,
                         terms,
                     });
@@ -546,7 +546,7 @@ impl Matcher {
             };
         }
         let text = compact(&text);
-        let meaning = self.meaning_of(&text);
+        let meaning = self.meaning_of(&text, &terms.cut);
         let meaning = meaning.as_ref().map(|(space, m)| (*space, m.as_slice()));
         let ranking = self.rank(&terms, &text, meaning, HeldOut::Nothing);
         let mut candidates: Vec<Candidate> = ranking
@@ -798,8 +798,8 @@ impl Matcher {
     }
 
     /// The centred meaning vector of a query and its space, if it has one.
-    fn meaning_of(&self, text: &str) -> Option<(Space, Vec<f32>)> {
-        let (space, vector) = semantic::meaning(text)?;
+    fn meaning_of(&self, text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
+        let (space, vector) = semantic::meaning(text, cut)?;
         if self.meanings[space as usize].is_empty() {
             return None;
         }

@@ -56,9 +56,15 @@ pub(crate) enum Space {
 /// identical in meaning. (Measured on `faq-data`: splitting by the main
 /// language instead, Chinese only when its characters outnumber the Latin
 /// words two to one, answered 137 of its questions against 143.)
-pub(crate) fn meaning(text: &str) -> Option<(Space, Vec<f32>)> {
+///
+/// `cut`: the text's Chinese words as jieba cuts them (`Terms::cut`: the
+/// analysis has cut them already, and cutting is most of the cost).
+pub(crate) fn meaning(text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
     if text.chars().any(crate::analyze::is_han) {
-        Some((Space::Chinese, ZH_VECTORS.embed_chinese(text)?))
+        Some((
+            Space::Chinese,
+            ZH_VECTORS.embed_words(cut.iter().map(String::as_str))?,
+        ))
     } else {
         Some((Space::English, VECTORS.embed(text)?))
     }
@@ -178,9 +184,22 @@ impl WordVectors {
 
     /// The unit-length meaning vector of the Chinese words of `text`
     /// (already normalised: simplified characters), with a Chinese table:
-    /// each Han run cut by jieba, each word's row, or for a word the table
-    /// lacks the rows of its characters. `None` without any known row.
+    /// each Han run cut by jieba, then as [`WordVectors::embed_words`].
     pub fn embed_chinese(&self, text: &str) -> Option<Vec<f32>> {
+        let runs = text
+            .split(|c: char| !crate::analyze::is_han(c))
+            .filter(|r| !r.is_empty());
+        let words: Vec<&str> = runs
+            .flat_map(|run| crate::analyze::JIEBA.cut(run, true))
+            .map(|token| token.word)
+            .collect();
+        self.embed_words(words.iter().copied())
+    }
+
+    /// The unit-length mean of the rows of whole `words` (Chinese words as
+    /// jieba cuts them); a word the table lacks counts as its characters.
+    /// `None` without any known row.
+    pub fn embed_words<'a>(&self, words: impl Iterator<Item = &'a str>) -> Option<Vec<f32>> {
         let mut sum = vec![0i32; self.dims];
         let mut rows = 0usize;
         let mut add = |row: u32| {
@@ -191,19 +210,13 @@ impl WordVectors {
             rows += 1;
         };
         let mut buf = [0u8; 4];
-        for run in text
-            .split(|c: char| !crate::analyze::is_han(c))
-            .filter(|r| !r.is_empty())
-        {
-            for token in crate::analyze::JIEBA.cut(run, true) {
-                let word = token.word;
-                if let Some(&row) = self.rows.get(word) {
-                    add(row);
-                } else {
-                    for c in word.chars() {
-                        if let Some(&row) = self.rows.get(&*c.encode_utf8(&mut buf)) {
-                            add(row);
-                        }
+        for word in words {
+            if let Some(&row) = self.rows.get(word) {
+                add(row);
+            } else {
+                for c in word.chars() {
+                    if let Some(&row) = self.rows.get(&*c.encode_utf8(&mut buf)) {
+                        add(row);
                     }
                 }
             }
@@ -390,16 +403,21 @@ mod tests {
         assert!(v.embed_chinese("usdt ?").is_none());
     }
 
+    fn meaning_of(text: &str) -> Option<(Space, Vec<f32>)> {
+        let terms = crate::analyze::Analyzer::new(&[]).analyze_normalized(text);
+        meaning(text, &terms.cut)
+    }
+
     #[test]
-    fn a_text_is_embedded_in_the_space_of_its_main_language() {
-        assert_eq!(meaning("充币没有到账").unwrap().0, Space::Chinese);
-        assert_eq!(meaning("api 密钥怎么创建").unwrap().0, Space::Chinese);
+    fn a_text_with_chinese_is_embedded_in_the_chinese_space() {
+        assert_eq!(meaning_of("充币没有到账").unwrap().0, Space::Chinese);
+        assert_eq!(meaning_of("api 密钥怎么创建").unwrap().0, Space::Chinese);
         assert_eq!(
-            meaning("my deposit has not arrived").unwrap().0,
+            meaning_of("my deposit has not arrived").unwrap().0,
             Space::English
         );
-        assert_eq!(meaning("usdt 充币").unwrap().0, Space::Chinese);
-        assert_eq!(meaning("usdt deposit").unwrap().0, Space::English);
-        assert!(meaning("??").is_none());
+        assert_eq!(meaning_of("usdt 充币").unwrap().0, Space::Chinese);
+        assert_eq!(meaning_of("usdt deposit").unwrap().0, Space::English);
+        assert!(meaning_of("??").is_none());
     }
 }
