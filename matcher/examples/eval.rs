@@ -2,12 +2,15 @@
 //! iteration on matching quality without the whole bot:
 //!
 //! ```text
-//! cargo run --release -p matcher --example eval -- FAQ_PATH QUERIES_TSV [--misses]
+//! cargo run --release -p matcher --example eval -- FAQ_PATH QUERIES_TSV [--misses] [--all] [--curve] [--slowest] [--answer T]
 //! ```
 //!
 //! Prints the build time and, on its last line, the metrics JSON of the
 //! evaluation contract. `--misses` also lists the queries answered wrongly
-//! or whose best candidate is not the expected entry.
+//! or whose best candidate is not the expected entry (`--all`: every
+//! query); `--curve` prints precision and coverage per answer threshold;
+//! `--slowest` each query's best-of-30 latency, slowest first; `--answer T`
+//! sets the answer threshold.
 
 use std::path::Path;
 use std::time::Instant;
@@ -77,6 +80,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     cands.join(" ")
                 );
             }
+        }
+    }
+    if rest.iter().any(|a| a == "--slowest") {
+        // Each query's best of 30 runs (noise from other work drops out),
+        // slowest first: what a latency percentile is made of.
+        let mut best: Vec<(f64, &str)> = queries
+            .iter()
+            .map(|q| {
+                let fastest = (0..30)
+                    .map(|_| {
+                        let started = Instant::now();
+                        std::hint::black_box(matcher.decide(&q.query));
+                        started.elapsed().as_secs_f64() * 1e6
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                (fastest, q.query.as_str())
+            })
+            .collect();
+        best.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mean = best.iter().map(|b| b.0).sum::<f64>() / best.len().max(1) as f64;
+        println!("best-of-30 mean {mean:.1} µs; slowest:");
+        for (us, q) in best.iter().take(8) {
+            println!("{us:8.1} µs  {q}");
         }
     }
     if rest.iter().any(|a| a == "--curve") {
