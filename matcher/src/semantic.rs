@@ -154,60 +154,52 @@ impl WordVectors {
     /// normalised: lower case, NFKC), or `None` when it has no Latin word
     /// the table knows.
     pub fn embed(&self, text: &str) -> Option<Vec<f32>> {
-        let mut sum = vec![0i32; self.dims];
-        let mut pieces = 0usize;
         let mut has_word = false;
-        let mut scratch = String::new();
-        for word in words(text) {
-            has_word |= word.chars().any(char::is_alphabetic);
-            scratch.clear();
-            scratch.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
-            self.word_pieces(&scratch, |row| {
-                let start = row as usize * self.dims;
-                for (s, &v) in sum.iter_mut().zip(&self.values[start..start + self.dims]) {
-                    *s += i32::from(v);
-                }
-                pieces += 1;
-            });
-        }
-        if pieces == 0 || !has_word {
-            return None;
-        }
-        let mut vector: Vec<f32> = sum.iter().map(|&s| s as f32 * self.scale).collect();
-        let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt();
-        if norm <= 0.0 {
-            return None;
-        }
-        vector.iter_mut().for_each(|v| *v /= norm);
-        Some(vector)
+        let vector = self.mean(|add| {
+            let mut scratch = String::new();
+            for word in words(text) {
+                has_word |= word.chars().any(char::is_alphabetic);
+                scratch.clear();
+                scratch.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
+                self.word_pieces(&scratch, &mut *add);
+            }
+        });
+        vector.filter(|_| has_word)
     }
 
     /// The unit-length mean of the rows of whole `words` (Chinese words as
     /// jieba cuts them); a word the table lacks counts as its characters.
     /// `None` without any known row.
     pub fn embed_words<'a>(&self, words: impl Iterator<Item = &'a str>) -> Option<Vec<f32>> {
+        self.mean(|add| {
+            let mut buf = [0u8; 4];
+            for word in words {
+                if let Some(&row) = self.rows.get(word) {
+                    add(row);
+                } else {
+                    for c in word.chars() {
+                        if let Some(&row) = self.rows.get(&*c.encode_utf8(&mut buf)) {
+                            add(row);
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// The unit-length mean of the rows `rows` hands to its callback, or
+    /// `None` if it hands none (or they cancel out).
+    fn mean(&self, rows: impl FnOnce(&mut dyn FnMut(u32))) -> Option<Vec<f32>> {
         let mut sum = vec![0i32; self.dims];
-        let mut rows = 0usize;
-        let mut add = |row: u32| {
+        let mut count = 0usize;
+        rows(&mut |row: u32| {
             let start = row as usize * self.dims;
             for (s, &v) in sum.iter_mut().zip(&self.values[start..start + self.dims]) {
                 *s += i32::from(v);
             }
-            rows += 1;
-        };
-        let mut buf = [0u8; 4];
-        for word in words {
-            if let Some(&row) = self.rows.get(word) {
-                add(row);
-            } else {
-                for c in word.chars() {
-                    if let Some(&row) = self.rows.get(&*c.encode_utf8(&mut buf)) {
-                        add(row);
-                    }
-                }
-            }
-        }
-        if rows == 0 {
+            count += 1;
+        });
+        if count == 0 {
             return None;
         }
         let mut vector: Vec<f32> = sum.iter().map(|&s| s as f32 * self.scale).collect();
