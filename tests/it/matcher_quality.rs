@@ -152,6 +152,14 @@ fn an_english_paraphrase_sharing_no_word_is_still_ranked_by_meaning() {
 }
 
 #[test]
+fn a_chinese_paraphrase_is_ranked_by_meaning_too() {
+    // Shares only 币 with the deposit questions; by words and characters
+    // alone "how do I withdraw" came first (measured before the Chinese
+    // vectors existed).
+    assert_eq!(best("转进来的币看不见"), "deposit-not-credited");
+}
+
+#[test]
 fn mixed_chinese_and_english_finds_its_entry() {
     assert_eq!(best("USDT提币一直pending"), "withdraw-pending");
 }
