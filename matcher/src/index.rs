@@ -148,7 +148,7 @@ struct Analysed {
     /// The normalised text, spaces collapsed.
     text: String,
     terms: Terms,
-    /// Meaning vector (in its main language's space), before centring.
+    /// Meaning vector and its space (see `semantic::meaning`), before centring.
     meaning: Option<(Space, Vec<f32>)>,
 }
 
