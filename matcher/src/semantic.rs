@@ -168,23 +168,40 @@ impl WordVectors {
     }
 
     /// The unit-length mean of the rows of whole `words` (Chinese words as
-    /// jieba cuts them); a word the table lacks counts as its characters.
+    /// jieba cuts them); a word the table lacks counts as its longest known
+    /// parts (its characters at worst).
     /// `None` without any known row.
     pub fn embed_words<'a>(&self, words: impl Iterator<Item = &'a str>) -> Option<Vec<f32>> {
         self.mean(|add| {
-            let mut buf = [0u8; 4];
             for word in words {
-                if let Some(&row) = self.rows.get(word) {
-                    add(row);
-                } else {
-                    for c in word.chars() {
-                        if let Some(&row) = self.rows.get(&*c.encode_utf8(&mut buf)) {
-                            add(row);
-                        }
-                    }
+                match self.rows.get(word) {
+                    Some(&row) => add(row),
+                    None => self.known_parts(word, &mut *add),
                 }
             }
         })
+    }
+
+    /// The rows of a word the table lacks: its longest known parts, left to
+    /// right (a part of one character is that character's row).
+    fn known_parts(&self, word: &str, add: &mut dyn FnMut(u32)) {
+        let ends: Vec<usize> = word.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
+        let mut start = 0;
+        let mut i = 0;
+        while i < ends.len() {
+            // The longest part starting at character `i` that has a row.
+            let found = (i..ends.len())
+                .rev()
+                .find_map(|j| self.rows.get(&word[start..ends[j]]).map(|&row| (j, row)));
+            match found {
+                Some((j, row)) => {
+                    add(row);
+                    i = j + 1;
+                }
+                None => i += 1,
+            }
+            start = if i == 0 { 0 } else { ends[i - 1] };
+        }
     }
 
     /// The unit-length mean of the rows `rows` hands to its callback, or
@@ -384,6 +401,23 @@ mod tests {
     fn meaning_of(text: &str) -> Option<(Space, Vec<f32>)> {
         let terms = crate::analyze::Analyzer::new(&[]).analyze_normalized(text);
         meaning(text, &terms.cut)
+    }
+
+    #[test]
+    fn a_chinese_word_the_table_lacks_counts_as_its_longest_known_parts() {
+        let v = &*ZH_VECTORS;
+        assert!(!v.is_word("今天天气") && v.is_word("今天") && v.is_word("天气"));
+        assert_eq!(
+            v.embed_words(["今天天气"].into_iter()),
+            v.embed_words(["今天", "天气"].into_iter())
+        );
+        // No known part longer than one character: its characters.
+        let chars = ["冲", "币"];
+        assert!(chars.iter().all(|c| v.is_word(c)) && !v.is_word("冲币"));
+        assert_eq!(
+            v.embed_words(["冲币"].into_iter()),
+            v.embed_words(chars.into_iter())
+        );
     }
 
     #[test]
