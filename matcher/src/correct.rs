@@ -18,7 +18,13 @@
 //! - a Chinese string that is not whole words of the query (as jieba cuts
 //!   it) or runs of them;
 //! - a Chinese string the FAQ writes somewhere, and a sound shared by two
-//!   different FAQ words (no guessing between them).
+//!   different FAQ words (no guessing between them);
+//! - a two-character Chinese word whose replacement would not read like
+//!   the FAQ: neither neighbouring character forms, with the FAQ word, a
+//!   string the FAQ writes (空头给多头 stays: 空投给 is nowhere in the FAQ).
+//!
+//! Sounds are compared toneless, with zh/ch/sh heard as z/c/s (the fuzzy
+//! pinyin most input methods offer).
 
 use pinyin::ToPinyin;
 
@@ -252,6 +258,7 @@ impl Speller {
                     && bounds[i]
                     && bounds[i + len]
                     && let Some(word) = sounds_like(i, len)
+                    && (len > 2 || self.fits(word, &run[..start_of(i)], &run[ends[i + len - 1]..]))
                 {
                     fixed.push_str(word);
                     changed = true;
@@ -263,6 +270,30 @@ impl Speller {
             i += 1;
         }
         changed.then_some(fixed)
+    }
+}
+
+impl Speller {
+    /// Whether a two-character FAQ `word` put between `before` and `after`
+    /// (the rest of its run) reads like the FAQ: it and a neighbouring
+    /// character form a string the FAQ writes. A lone word has nothing to
+    /// go on and fits. This keeps real words that merely sound like a FAQ
+    /// word (空头 "short" is not 空投 "airdrop" in 空头给多头).
+    fn fits(&self, word: &str, before: &str, after: &str) -> bool {
+        let left = before.chars().next_back();
+        let right = after.chars().next();
+        if left.is_none() && right.is_none() {
+            return true;
+        }
+        let mut buffer = String::with_capacity(word.len() + 8);
+        let mut seen = |parts: &[&str]| {
+            buffer.clear();
+            parts.iter().for_each(|p| buffer.push_str(p));
+            self.han_seen.contains(&term_key(WRITTEN, &buffer))
+        };
+        let mut one = [0u8; 4];
+        left.is_some_and(|c| seen(&[c.encode_utf8(&mut one), word]))
+            || right.is_some_and(|c| seen(&[word, c.encode_utf8(&mut one)]))
     }
 }
 
@@ -299,11 +330,27 @@ fn for_each_deletion(word: &str, variant: &mut String, mut f: impl FnMut(&str)) 
 /// it has none).
 fn syllable(c: char) -> u64 {
     match c.to_pinyin() {
-        Some(p) => term_key(SYLLABLE, p.plain()),
+        Some(p) => term_key(SYLLABLE, &fuzzy(p.plain())),
         None => {
             let mut buffer = [0u8; 4];
             term_key(SYLLABLE, c.encode_utf8(&mut buffer))
         }
+    }
+}
+
+/// A syllable as pinyin input methods' fuzzy mode hears it: the initials
+/// zh, ch and sh as z, c and s, which many speakers do not tell apart
+/// (申述 for 申诉). (Also merging ang/an, eng/en and ing/in turned real
+/// words into FAQ words: 当时 into 但是.)
+fn fuzzy(syllable: &str) -> String {
+    match syllable.as_bytes() {
+        [first @ (b'z' | b'c' | b's'), b'h', ..] => {
+            let mut out = String::with_capacity(syllable.len() - 1);
+            out.push(*first as char);
+            out.push_str(&syllable[2..]);
+            out
+        }
+        _ => syllable.to_owned(),
     }
 }
 
@@ -371,22 +418,35 @@ mod tests {
         let s = speller(&[
             ("充币没有到账", &["充币", "没有", "到账"]),
             ("提现要多久", &["提现", "要", "多久"]),
-            ("登录密码忘了", &["登录", "密码", "忘", "了"]),
+            ("登录不了怎么办", &["登录", "不了", "怎么办"]),
         ]);
+        assert_eq!(s.correct("冲币", not_a_word).as_deref(), Some("充币"));
         assert_eq!(
-            s.correct("怎么冲币", not_a_word).as_deref(),
-            Some("怎么充币")
+            s.correct("冲币没有到账", not_a_word).as_deref(),
+            Some("充币没有到账")
         );
         assert_eq!(
-            s.correct("体现多久到", not_a_word).as_deref(),
-            Some("提现多久到")
+            s.correct("体现要多久", not_a_word).as_deref(),
+            Some("提现要多久")
         );
         assert_eq!(
-            s.correct("登陆不上", not_a_word).as_deref(),
-            Some("登录不上")
+            s.correct("登陆不了", not_a_word).as_deref(),
+            Some("登录不了")
         );
         // What the FAQ writes is left alone.
         assert_eq!(s.correct("充币没有到账", not_a_word), None);
+    }
+
+    #[test]
+    fn a_real_word_that_would_not_read_like_the_faq_stays() {
+        let s = speller(&[("空投什么时候发", &["空投", "什么", "时候", "发"])]);
+        // 空头 (short) sounds like 空投 (airdrop), but 空投给 is nowhere.
+        assert_eq!(s.correct("空头给多头钱", not_a_word), None);
+        // Next to what the FAQ writes, it reads as the FAQ's word.
+        assert_eq!(
+            s.correct("空头什么时候发", not_a_word).as_deref(),
+            Some("空投什么时候发")
+        );
     }
 
     #[test]
