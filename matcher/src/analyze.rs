@@ -239,6 +239,15 @@ enum Run<'a> {
     Word(&'a str),
 }
 
+/// The byte offsets of the character boundaries of `text`, both ends
+/// included: characters `i..j` are `&text[b[i]..b[j]]`.
+pub(crate) fn char_bounds(text: &str) -> Vec<usize> {
+    text.char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(text.len()))
+        .collect()
+}
+
 pub(crate) fn is_han(c: char) -> bool {
     matches!(c,
         '\u{3400}'..='\u{4DBF}'

@@ -28,7 +28,7 @@
 
 use pinyin::ToPinyin;
 
-use crate::analyze::{JIEBA, is_han};
+use crate::analyze::{JIEBA, char_bounds, is_han};
 use crate::fxmap::{FxMap, FxSet, term_key};
 
 /// English words shorter than this are never corrected ("fee" / "fed").
@@ -80,11 +80,10 @@ impl Speller {
                 }
             }
             for (_, run) in han_runs(text) {
-                let ends: Vec<usize> = char_ends(run);
+                let b = char_bounds(run);
                 for len in HAN_LENGTHS {
-                    for i in 0..ends.len().saturating_sub(len - 1) {
-                        let from = if i == 0 { 0 } else { ends[i - 1] };
-                        han_seen.insert(term_key(WRITTEN, &run[from..ends[i + len - 1]]));
+                    for window in b.windows(len + 1) {
+                        han_seen.insert(term_key(WRITTEN, &run[window[0]..window[len]]));
                     }
                 }
             }
@@ -221,9 +220,8 @@ impl Speller {
 
     /// One run of Chinese characters, corrected (see `chinese`).
     fn chinese_run(&self, run: &str) -> Option<String> {
-        let ends = char_ends(run);
-        let n = ends.len();
-        let start_of = |i: usize| if i == 0 { 0 } else { ends[i - 1] };
+        let b = char_bounds(run);
+        let n = b.len() - 1;
         let syllables: Vec<u64> = run.chars().map(syllable).collect();
         // The FAQ word a window at `i` of `len` characters sounds like, if
         // the FAQ never writes the window itself.
@@ -231,7 +229,7 @@ impl Speller {
             if i + len > n
                 || self
                     .han_seen
-                    .contains(&term_key(WRITTEN, &run[start_of(i)..ends[i + len - 1]]))
+                    .contains(&term_key(WRITTEN, &run[b[i]..b[i + len]]))
             {
                 return None;
             }
@@ -258,7 +256,7 @@ impl Speller {
                     && bounds[i]
                     && bounds[i + len]
                     && let Some(word) = sounds_like(i, len)
-                    && (len > 2 || self.fits(word, &run[..start_of(i)], &run[ends[i + len - 1]..]))
+                    && (len > 2 || self.fits(word, &run[..b[i]], &run[b[i + len]..]))
                 {
                     fixed.push_str(word);
                     changed = true;
@@ -266,14 +264,12 @@ impl Speller {
                     continue 'chars;
                 }
             }
-            fixed.push_str(&run[start_of(i)..ends[i]]);
+            fixed.push_str(&run[b[i]..b[i + 1]]);
             i += 1;
         }
         changed.then_some(fixed)
     }
-}
 
-impl Speller {
     /// Whether a two-character FAQ `word` put between `before` and `after`
     /// (the rest of its run) reads like the FAQ: it and a neighbouring
     /// character form a string the FAQ writes. A lone word has nothing to
@@ -311,11 +307,6 @@ fn han_runs(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .map(move |r| (r.as_ptr() as usize - text.as_ptr() as usize, r))
 }
 
-/// The byte offset just after each character of `text`.
-fn char_ends(text: &str) -> Vec<usize> {
-    text.char_indices().map(|(i, c)| i + c.len_utf8()).collect()
-}
-
 /// Calls `f` with every string `word` becomes with one character deleted.
 fn for_each_deletion(word: &str, variant: &mut String, mut f: impl FnMut(&str)) {
     for (i, c) in word.char_indices() {
@@ -326,31 +317,30 @@ fn for_each_deletion(word: &str, variant: &mut String, mut f: impl FnMut(&str)) 
     }
 }
 
-/// The key of a character's toneless pinyin (of the character itself if
-/// it has none).
+/// The key of a character's toneless pinyin, as [`fuzzy`] hears it (of
+/// the character itself if it has none).
 fn syllable(c: char) -> u64 {
-    match c.to_pinyin() {
-        Some(p) => term_key(SYLLABLE, &fuzzy(p.plain())),
-        None => {
-            let mut buffer = [0u8; 4];
-            term_key(SYLLABLE, c.encode_utf8(&mut buffer))
-        }
-    }
+    let mut buffer = [0u8; 8];
+    let heard = match c.to_pinyin() {
+        Some(p) => fuzzy(p.plain(), &mut buffer),
+        None => c.encode_utf8(&mut buffer),
+    };
+    term_key(SYLLABLE, heard)
 }
 
 /// A syllable as pinyin input methods' fuzzy mode hears it: the initials
 /// zh, ch and sh as z, c and s, which many speakers do not tell apart
 /// (申述 for 申诉). (Also merging ang/an, eng/en and ing/in turned real
-/// words into FAQ words: 当时 into 但是.)
-fn fuzzy(syllable: &str) -> String {
+/// words into FAQ words: 当时 into 但是.) `buffer` holds the result when it
+/// differs (pinyin syllables are at most six ASCII letters).
+fn fuzzy<'a>(syllable: &'a str, buffer: &'a mut [u8; 8]) -> &'a str {
     match syllable.as_bytes() {
-        [first @ (b'z' | b'c' | b's'), b'h', ..] => {
-            let mut out = String::with_capacity(syllable.len() - 1);
-            out.push(*first as char);
-            out.push_str(&syllable[2..]);
-            out
+        [first @ (b'z' | b'c' | b's'), b'h', rest @ ..] if rest.len() < buffer.len() => {
+            buffer[0] = *first;
+            buffer[1..=rest.len()].copy_from_slice(rest);
+            std::str::from_utf8(&buffer[..=rest.len()]).unwrap_or(syllable)
         }
-        _ => syllable.to_owned(),
+        _ => syllable,
     }
 }
 

@@ -11,8 +11,8 @@
 //! 2. ranking: each of those entries is scored by TF-IDF cosine against its
 //!    closest question and against its centroid (all its questions), mixed
 //!    with the meaning cosine (static word vectors, see `semantic.rs`) to
-//!    its closest question in the query's meaning space (English or
-//!    Chinese, by the text's main language), and the leading ones by
+//!    its closest question in the query's meaning space (Chinese for a
+//!    text with Chinese in it, else English), and the leading ones by
 //!    character similarity to their closest question (typos that split
 //!    words differently). On a FAQ of up to `MEANING_SCAN` questions in
 //!    that space the entries closest in meaning join the candidates even if
@@ -152,6 +152,51 @@ struct Analysed {
     meaning: Option<(Space, Vec<f32>)>,
 }
 
+/// The meaning vectors of the questions of one space, centred.
+#[derive(Default)]
+struct MeaningSpace {
+    /// Centred unit vectors, one row of `mean.len()` values per question
+    /// (see `Doc::meaning`).
+    rows: Vec<f32>,
+    /// The mean of the questions' vectors, subtracted from every vector, so
+    /// what all questions share (the FAQ's domain, the word pieces every
+    /// text has) does not make everything look alike.
+    mean: Vec<f32>,
+}
+
+impl MeaningSpace {
+    /// The space of these questions' vectors: their mean, and room for them.
+    fn of<'a>(dims: usize, vectors: impl Iterator<Item = &'a Vec<f32>> + Clone) -> Self {
+        let count = vectors.clone().count();
+        let mut mean = vec![0.0f32; dims];
+        for vector in vectors {
+            for (sum, v) in mean.iter_mut().zip(vector) {
+                *sum += v / count as f32;
+            }
+        }
+        MeaningSpace {
+            rows: Vec::with_capacity(count * dims),
+            mean,
+        }
+    }
+
+    /// Centres `vector` and adds it as a row; its row number.
+    fn push(&mut self, vector: &[f32]) -> Option<u32> {
+        let centred = semantic::centre(vector, &self.mean)?;
+        self.rows.extend_from_slice(&centred);
+        Some((self.len() - 1) as u32)
+    }
+
+    fn row(&self, row: u32) -> &[f32] {
+        let dims = self.mean.len();
+        &self.rows[row as usize * dims..(row as usize + 1) * dims]
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len() / self.mean.len().max(1)
+    }
+}
+
 /// A query ready to score.
 struct Query {
     /// Known term ids (sorted) and their BM25 query weights.
@@ -276,14 +321,8 @@ pub struct Matcher {
     postings: Vec<(u32, f32)>,
     docs: Vec<Doc>,
     entries: Vec<EntryInfo>,
-    /// Per `Space` (English, Chinese): centred unit meaning vectors of the
-    /// questions, one row of the table's dims per question (see
-    /// `Doc::meaning`).
-    meanings: [Vec<f32>; 2],
-    /// Per `Space`: the mean of the questions' meaning vectors, subtracted
-    /// from every vector, so what all questions share (the FAQ's domain,
-    /// the word pieces every text has) does not make everything look alike.
-    meaning_mean: [Vec<f32>; 2],
+    /// The questions' meaning vectors, per `Space` (English, Chinese).
+    meanings: [MeaningSpace; 2],
     /// Corrects misspelt query words against the FAQ's own words.
     speller: Speller,
     confidence: ConfidenceModel,
@@ -424,22 +463,18 @@ impl Matcher {
             })
             .collect();
         // Meaning vectors, centred on their space's mean.
-        let dims = [VECTORS.dims(), ZH_VECTORS.dims()];
-        let mut meaning_mean = dims.map(|d| vec![0.0f32; d]);
-        let mut meanings: [Vec<f32>; 2] = Default::default();
-        for space in [Space::English, Space::Chinese] {
-            let with_meaning = analysed
+        let mut meanings = [
+            (Space::English, VECTORS.dims()),
+            (Space::Chinese, ZH_VECTORS.dims()),
+        ]
+        .map(|(space, dims)| {
+            let vectors = analysed
                 .iter()
                 .filter_map(|a| a.meaning.as_ref())
-                .filter(|(s, _)| *s == space);
-            let count = with_meaning.clone().count();
-            for (_, m) in with_meaning {
-                for (sum, v) in meaning_mean[space as usize].iter_mut().zip(m) {
-                    *sum += v / count as f32;
-                }
-            }
-            meanings[space as usize].reserve(count * dims[space as usize]);
-        }
+                .filter(move |(s, _)| *s == space)
+                .map(|(_, v)| v);
+            MeaningSpace::of(dims, vectors)
+        });
         for (i, (a, counts)) in analysed.iter().zip(doc_terms).enumerate() {
             let length = lengths[i];
             let bm25: Vec<(u32, f32)> = counts
@@ -460,12 +495,10 @@ impl Matcher {
                 .collect();
             normalise(&mut vector);
             entries[a.entry as usize].docs.push(i as u32);
-            let meaning = a.meaning.as_ref().and_then(|(space, m)| {
-                let k = *space as usize;
-                let centred = semantic::centre(m, &meaning_mean[k])?;
-                meanings[k].extend_from_slice(&centred);
-                Some((*space, (meanings[k].len() / dims[k] - 1) as u32))
-            });
+            let meaning = a
+                .meaning
+                .as_ref()
+                .and_then(|(space, m)| Some((*space, meanings[*space as usize].push(m)?)));
             docs.push(Doc {
                 entry: a.entry,
                 text: a.text.clone(),
@@ -519,7 +552,6 @@ impl Matcher {
             docs,
             entries,
             meanings,
-            meaning_mean,
             speller,
             confidence: ConfidenceModel::untrained(),
         };
@@ -800,26 +832,25 @@ impl Matcher {
     /// The centred meaning vector of a query and its space, if it has one.
     fn meaning_of(&self, text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
         let (space, vector) = semantic::meaning(text, cut)?;
-        if self.meanings[space as usize].is_empty() {
+        let questions = self.meaning_space(space);
+        if questions.len() == 0 {
             return None;
         }
-        Some((
-            space,
-            semantic::centre(&vector, &self.meaning_mean[space as usize])?,
-        ))
+        Some((space, semantic::centre(&vector, &questions.mean)?))
+    }
+
+    fn meaning_space(&self, space: Space) -> &MeaningSpace {
+        &self.meanings[space as usize]
     }
 
     fn meaning_row(&self, space: Space, row: u32) -> &[f32] {
-        let dims = self.meaning_mean[space as usize].len();
-        &self.meanings[space as usize][row as usize * dims..(row as usize + 1) * dims]
+        self.meaning_space(space).row(row)
     }
 
     /// On a FAQ with few enough questions: the query's meaning cosine with
     /// every text (NaN for texts without a meaning vector in its space).
     fn scan_meaning(&self, space: Space, meaning: &[f32]) -> Option<Vec<f32>> {
-        let k = space as usize;
-        let rows = self.meanings[k].len() / self.meaning_mean[k].len().max(1);
-        if rows > MEANING_SCAN {
+        if self.meaning_space(space).len() > MEANING_SCAN {
             return None;
         }
         Some(

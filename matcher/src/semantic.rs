@@ -13,10 +13,9 @@
 //! Chinese has a table of its own (`zh-vectors.bin`: jieba words and single
 //! characters, static vectors from multilingual-e5-small, MIT): a text's
 //! Chinese vector is the mean of its jieba words' vectors (a word the table
-//! lacks: its characters'). The two tables are different spaces: a text has
-//! an English vector (from its Latin words) and a Chinese one (from its
-//! Chinese words), and only vectors of one space are ever compared;
-//! [`meaning`] picks the space: Chinese for any text with Chinese in it.
+//! lacks: its longest known parts). The two tables are different spaces,
+//! never compared with each other; [`meaning`] embeds a text in one of
+//! them: from its Chinese words if it has any, else from its Latin words.
 
 use std::sync::LazyLock;
 
@@ -58,9 +57,10 @@ pub(crate) enum Space {
 /// words two to one, answered 137 of its questions against 143.)
 ///
 /// `cut`: the text's Chinese words as jieba cuts them (`Terms::cut`: the
-/// analysis has cut them already, and cutting is most of the cost).
+/// analysis has cut them already, and cutting is most of the cost); empty
+/// exactly when the text has no Chinese character.
 pub(crate) fn meaning(text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
-    if text.chars().any(crate::analyze::is_han) {
+    if !cut.is_empty() {
         Some((
             Space::Chinese,
             ZH_VECTORS.embed_words(cut.iter().map(String::as_str))?,
@@ -185,22 +185,21 @@ impl WordVectors {
     /// The rows of a word the table lacks: its longest known parts, left to
     /// right (a part of one character is that character's row).
     fn known_parts(&self, word: &str, add: &mut dyn FnMut(u32)) {
-        let ends: Vec<usize> = word.char_indices().map(|(i, c)| i + c.len_utf8()).collect();
-        let mut start = 0;
+        let b = crate::analyze::char_bounds(word);
+        let n = b.len() - 1;
         let mut i = 0;
-        while i < ends.len() {
+        while i < n {
             // The longest part starting at character `i` that has a row.
-            let found = (i..ends.len())
+            let found = (i + 1..=n)
                 .rev()
-                .find_map(|j| self.rows.get(&word[start..ends[j]]).map(|&row| (j, row)));
+                .find_map(|j| self.rows.get(&word[b[i]..b[j]]).map(|&row| (j, row)));
             match found {
                 Some((j, row)) => {
                     add(row);
-                    i = j + 1;
+                    i = j;
                 }
                 None => i += 1,
             }
-            start = if i == 0 { 0 } else { ends[i - 1] };
         }
     }
 
