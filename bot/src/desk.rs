@@ -800,6 +800,7 @@ fn input_kind(input: &crate::engine::UserInput) -> &'static str {
     use crate::engine::UserInput;
     match input {
         UserInput::Text(_) => "text",
+        UserInput::Edited(_) => "edited",
         UserInput::Command(_) => "command",
         UserInput::Button(_) => "button",
         UserInput::Attachment { .. } => "attachment",

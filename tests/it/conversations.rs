@@ -576,6 +576,40 @@ async fn a_file_outside_a_handoff_gets_a_polite_answer_and_inside_one_is_relayed
 }
 
 #[tokio::test]
+async fn an_edited_question_is_asked_again_and_an_edit_in_a_handoff_reaches_the_agent() {
+    let scene = Scene::new().await;
+    // A question fixed after sending: the new text is answered.
+    scene.says(1, "asdf").await;
+    let out = scene
+        .send(1, UserInput::Edited("充币没有到账怎么办".into()))
+        .await;
+    assert_eq!(
+        to_user(&out, 1),
+        vec![&Reply::Answer {
+            entry_id: "deposit-not-credited".into()
+        }]
+    );
+
+    // In a handoff the agent sees the correction, marked as an edit, and
+    // so does the transcript.
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    scene.says(1, "order 1111").await;
+    let out = scene.send(1, UserInput::Edited("order 2222".into())).await;
+    assert!(
+        matches!(to_agent(&out, ALICE)[..], [Reply::UserWrote { ticket: t, text, .. }] if *t == ticket && text == "✏️ order 2222"),
+        "{out:?}"
+    );
+    let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+    let last = transcript.last().unwrap();
+    assert_eq!(
+        (&last.author, last.text.as_str()),
+        (&Author::User, "✏️ order 2222")
+    );
+}
+
+#[tokio::test]
 async fn a_restart_in_the_middle_of_a_handoff_loses_nothing() {
     let scene = Scene::new().await;
     scene.says(1, "充币没有到账怎么办").await;

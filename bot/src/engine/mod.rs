@@ -96,7 +96,11 @@ pub enum UserInput {
         attachment: Attachment,
         caption: Option<String>,
     },
-    /// Something the bot does not handle (an edited message, a poll, ...).
+    /// A text message the user edited, with its new text: a new question
+    /// outside a handoff, relayed to staff (marked ✏️) in one.
+    Edited(String),
+    /// Something the bot does not handle (a sticker outside a handoff, a
+    /// poll, an edited photo, ...).
     Unsupported,
 }
 
@@ -156,7 +160,7 @@ impl Engine<'_> {
     ) -> Vec<Effect> {
         let mut out = Vec::new();
         let text = match &message.input {
-            UserInput::Text(t) => Some(t.as_str()),
+            UserInput::Text(t) | UserInput::Edited(t) => Some(t.as_str()),
             UserInput::Attachment { caption, .. } => caption.as_deref(),
             _ => None,
         };
@@ -193,7 +197,15 @@ impl Engine<'_> {
                     &mut out,
                 )
             }
-            (UserInput::Text(_), None) => {
+            // Staff see that an earlier message changed, and how.
+            (UserInput::Edited(_), Some(ticket)) => self.to_ticket(
+                conversation,
+                ticket,
+                message,
+                format!("✏️ {}", text.unwrap_or_default()),
+                &mut out,
+            ),
+            (UserInput::Text(_) | UserInput::Edited(_), None) => {
                 self.question(conversation, message, &text.unwrap_or_default(), &mut out)
             }
             (UserInput::Attachment { .. }, None) | (UserInput::Unsupported, _) => {

@@ -278,22 +278,35 @@ impl Shell {
     }
 
     pub async fn on_edited_message(&self, message: Message) -> Result<()> {
-        // Staff edits change nothing already relayed; users are told politely.
+        // Staff edits change nothing already relayed. A user's edited text
+        // counts as a new message (a corrected question, a corrected order
+        // number for the agent); other edits get the polite answer.
         let Some(from) = message.from.as_ref() else {
             return Ok(());
         };
         if !message.chat.is_private() || self.is_agent(user_id(from)) || from.is_bot {
             return Ok(());
         }
-        if !self.admit(from, message.text()).await? {
+        let text = message.text().or(message.caption());
+        if !self.admit(from, text).await? {
             return Ok(());
         }
+        let input = match text {
+            Some(text) if !text.trim().is_empty() => UserInput::Edited(text.to_owned()),
+            _ => UserInput::Unsupported,
+        };
+        // Each edit is its own event: the same edit delivered twice is kept
+        // once, a second edit of the message is kept too.
+        let edited = message.edit_date().map_or(0, |d| d.timestamp());
         let out = self
             .desk
             .user(UserMessage {
                 user: user_info(from),
-                input: UserInput::Unsupported,
-                key: None,
+                input,
+                key: Some(format!(
+                    "tg:{}:{}:edit:{edited}",
+                    message.chat.id.0, message.id.0
+                )),
             })
             .await?;
         self.deliver(out, &self.user_origin(&message)).await;
