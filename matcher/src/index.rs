@@ -9,8 +9,7 @@
 //!    100,000-entry FAQ well under a millisecond. The entries of the best
 //!    texts go to ranking;
 //! 2. ranking: each of those entries is scored by TF-IDF cosine against its
-//!    closest question and against its centroid (all its questions; for an
-//!    entry written in both languages, those in the query's language), mixed
+//!    closest question and against its centroid (all its questions), mixed
 //!    with the meaning cosine (static word vectors, see `semantic.rs`) to
 //!    its closest question in the query's meaning space (Chinese for a
 //!    text with Chinese in it, else English), and the leading ones by
@@ -132,9 +131,6 @@ struct Doc {
     vector: Vec<(u32, f32)>,
     /// Space and row of its meaning vector in `Matcher::meanings`.
     meaning: Option<(Space, u32)>,
-    /// The language of a question (Chinese when it has any Chinese word,
-    /// as for meaning); none for an entry's keywords, which count for both.
-    script: Option<Space>,
 }
 
 struct EntryInfo {
@@ -142,11 +138,6 @@ struct EntryInfo {
     docs: Vec<u32>,
     /// Normalised sum of the question vectors.
     centroid: Vec<(u32, f32)>,
-    /// Per `Space`: the centroid of the questions in that language (and the
-    /// keywords), when the entry is written in both languages; a query is
-    /// compared with its own language's questions, so a bilingual entry's
-    /// other half does not dilute its cosine.
-    by_script: [Option<Vec<(u32, f32)>>; 2],
 }
 
 /// A FAQ text after analysis, before indexing.
@@ -469,7 +460,6 @@ impl Matcher {
                 id: e.id.clone(),
                 docs: Vec::new(),
                 centroid: Vec::new(),
-                by_script: [None, None],
             })
             .collect();
         // Meaning vectors, centred on their space's mean.
@@ -515,27 +505,10 @@ impl Matcher {
                 bm25,
                 vector,
                 meaning,
-                script: a.is_question.then(|| Space::of(&a.terms.cut)),
             });
         }
         for info in &mut entries {
             info.centroid = centroid(&docs, &info.docs, &[]);
-            let bilingual = [Space::English, Space::Chinese].iter().all(|&s| {
-                info.docs
-                    .iter()
-                    .any(|&d| docs[d as usize].script == Some(s))
-            });
-            if bilingual {
-                info.by_script = [Space::English, Space::Chinese].map(|s| {
-                    let other: Vec<u32> = info
-                        .docs
-                        .iter()
-                        .copied()
-                        .filter(|&d| docs[d as usize].script.is_some_and(|x| x != s))
-                        .collect();
-                    Some(centroid(&docs, &info.docs, &other))
-                });
-            }
         }
 
         // Postings, by counting.
@@ -693,7 +666,6 @@ impl Matcher {
         }
         let mut term_best = vec![0.0f32; query.ids.len()];
         let share = BEST_QUESTION_SHARE;
-        let query_script = Space::of(&terms.cut);
         let mut scored: Vec<Scored> = self.with_query_terms(&query, |lookup| {
             candidates
                 .into_iter()
@@ -731,20 +703,10 @@ impl Matcher {
                     let own_centroid;
                     let centroid_vector = match held_out {
                         HeldOut::Docs(owner, hidden) if owner == e => {
-                            let mut skip = hidden.to_vec();
-                            if info.by_script[query_script as usize].is_some() {
-                                skip.extend(info.docs.iter().copied().filter(|&d| {
-                                    self.docs[d as usize]
-                                        .script
-                                        .is_some_and(|x| x != query_script)
-                                }));
-                            }
-                            own_centroid = centroid(&self.docs, &info.docs, &skip);
+                            own_centroid = centroid(&self.docs, &info.docs, hidden);
                             &own_centroid
                         }
-                        _ => info.by_script[query_script as usize]
-                            .as_ref()
-                            .unwrap_or(&info.centroid),
+                        _ => &info.centroid,
                     };
                     let cos_best = cos_best / query.norm;
                     let cos_centroid = if centroid_vector.len() > 8 * query.vector.len() {
@@ -1173,70 +1135,6 @@ fn normalise(vector: &mut [(u32, f32)]) {
     if norm > 0.0 {
         for (_, w) in vector.iter_mut() {
             *w /= norm;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn matcher(yaml: &str) -> Matcher {
-        let faq = crate::faq::load_str("faq.yaml", yaml)
-            .expect("the test FAQ loads")
-            .faq;
-        Matcher::build(&faq, MatcherConfig::default()).expect("the index builds")
-    }
-
-    /// The cosine of `query` with the centroid of entry `id`.
-    fn centroid_cosine(matcher: &Matcher, query: &str, id: &str) -> f32 {
-        let terms = matcher.analyzer.analyze(query);
-        let ranking = matcher.rank(&terms, query, None, HeldOut::Nothing);
-        ranking
-            .scored
-            .iter()
-            .find(|s| matcher.entries[s.entry as usize].id == id)
-            .map(|s| s.cos_centroid)
-            .expect("the entry is ranked")
-    }
-
-    const ENTRIES: &str = r#"
-  - id: change-address
-    questions:
-      zh: [怎么修改提币地址, 提币地址填错了能改吗]
-      en: [How do I change my withdrawal address, Can I edit a saved address]
-    answer: { zh: 在地址簿修改。 }
-  - id: address-fee
-    questions:
-      zh: [修改地址要手续费吗]
-      en: [Is there a fee to change an address]
-    answer: { zh: 不收费。 }
-"#;
-
-    #[test]
-    fn a_query_meets_a_bilingual_entry_in_its_own_language_only() {
-        let bilingual = matcher(&format!(
-            "version: 1\ndefault_language: zh\nentries:{ENTRIES}"
-        ));
-        // The same FAQ with only one language's questions: the reference.
-        let only = |keep: &str| {
-            let drop = if keep == "zh" { "en" } else { "zh" };
-            let text: String = ENTRIES
-                .lines()
-                .filter(|l| !l.trim_start().starts_with(&format!("{drop}:")))
-                .map(|l| format!("{l}\n"))
-                .collect();
-            matcher(&format!("version: 1\ndefault_language: zh\nentries:{text}"))
-        };
-        let (zh, en) = (only("zh"), only("en"));
-        for (query, reference) in [("提币地址怎么改", &zh), ("change withdrawal address", &en)]
-        {
-            let mixed = centroid_cosine(&bilingual, query, "change-address");
-            let alone = centroid_cosine(reference, query, "change-address");
-            assert!(
-                (mixed - alone).abs() < 1e-4 && alone > 0.3,
-                "{query}: {mixed} with both languages, {alone} with its own"
-            );
         }
     }
 }

@@ -47,19 +47,6 @@ pub(crate) enum Space {
     Chinese = 1,
 }
 
-impl Space {
-    /// The language a text is compared in, from its jieba cut (`Terms::cut`,
-    /// empty exactly when the text has no Chinese character): Chinese when
-    /// it has any Chinese word, English otherwise.
-    pub(crate) fn of(cut: &[String]) -> Space {
-        if cut.is_empty() {
-            Space::English
-        } else {
-            Space::Chinese
-        }
-    }
-}
-
 /// The meaning vector of `text` (normalised): in the Chinese space when it
 /// has any Chinese character, from its Chinese words only; else in the
 /// English one. The Latin words of a mixed message ("USDT提币一直pending")
@@ -73,12 +60,13 @@ impl Space {
 /// analysis has cut them already, and cutting is most of the cost); empty
 /// exactly when the text has no Chinese character.
 pub(crate) fn meaning(text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
-    match Space::of(cut) {
-        Space::Chinese => Some((
+    if !cut.is_empty() {
+        Some((
             Space::Chinese,
             ZH_VECTORS.embed_words(cut.iter().map(String::as_str))?,
-        )),
-        Space::English => Some((Space::English, VECTORS.embed(text)?)),
+        ))
+    } else {
+        Some((Space::English, VECTORS.embed(text)?))
     }
 }
 
