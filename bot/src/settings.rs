@@ -161,6 +161,10 @@ pub struct TelegramSettings {
     /// ticket are combined into one post. Nothing is dropped.
     pub staff_posts_per_window: u32,
     pub staff_window_secs: u64,
+    /// Staff posts not yet delivered are kept in the database. Posts of a
+    /// process that has been silent this long (crashed, or stopped with
+    /// posts still queued) are taken over and delivered by a running one.
+    pub outbox_takeover_secs: u64,
     /// Per-user flood limit: more than `flood_messages` messages within
     /// `flood_window_secs` and the bot says once that it pauses, then
     /// ignores that user until the window passes.
@@ -201,6 +205,7 @@ impl Default for TelegramSettings {
             throttle: true,
             staff_posts_per_window: 20,
             staff_window_secs: 60,
+            outbox_takeover_secs: 60,
             flood_messages: 20,
             flood_window_secs: 60,
             webhook_secret: None,

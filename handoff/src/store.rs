@@ -56,6 +56,13 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// A staff-group post kept until delivered (see [`Store::add_pending_post`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingPost {
+    pub id: i64,
+    pub body: serde_json::Value,
+}
+
 /// The handoff store. Cheap to clone; all clones share one pool.
 #[derive(Clone)]
 pub struct Store {
@@ -306,6 +313,31 @@ impl Store {
     /// keeps masked text in it).
     pub async fn save_state(&self, key: &str, value: &serde_json::Value) -> Result<()> {
         dispatch!(self, b => b.save_state(key, value).await)
+    }
+
+    // --- pending staff posts ---------------------------------------------------
+
+    /// Keeps a staff-group post until it is delivered; its id. `owner` names
+    /// the process that will deliver it. The body is stored as given (what
+    /// it carries is already on the ticket, masked).
+    pub async fn add_pending_post(&self, owner: &str, body: &serde_json::Value) -> Result<i64> {
+        dispatch!(self, b => b.add_pending_post(owner, body).await)
+    }
+
+    /// Forgets delivered posts.
+    pub async fn remove_pending_posts(&self, ids: &[i64]) -> Result<()> {
+        dispatch!(self, b => b.remove_pending_posts(ids).await)
+    }
+
+    /// The processes holding undelivered posts.
+    pub async fn pending_post_owners(&self) -> Result<Vec<String>> {
+        dispatch!(self, b => b.pending_post_owners().await)
+    }
+
+    /// Moves every post `from` holds to `to` and returns them, oldest first.
+    /// Atomic: of two processes taking over the same owner, one gets them.
+    pub async fn take_over_pending_posts(&self, from: &str, to: &str) -> Result<Vec<PendingPost>> {
+        dispatch!(self, b => b.take_over_pending_posts(from, to).await)
     }
 
     /// Logs a user's question (masked) and what the bot did with it.

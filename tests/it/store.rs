@@ -173,6 +173,7 @@ conformance!(
     fifty_agents_racing_for_a_thousand_tickets_claim_each_exactly_once,
     fifty_agents_draining_the_queue_with_claim_next_never_share_a_ticket,
     a_writer_killed_mid_burst_loses_nothing_it_acknowledged,
+    pending_staff_posts_are_kept_until_removed_and_taken_over_once,
 );
 
 // --- behaviours ----------------------------------------------------------------
@@ -1355,4 +1356,51 @@ async fn a_url_of_another_database_is_refused_by_name() {
         .err()
         .unwrap();
     assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err}");
+}
+
+async fn pending_staff_posts_are_kept_until_removed_and_taken_over_once(db: &Db) {
+    let store = &db.store;
+    let first = serde_json::json!({ "text": "first" });
+    let second = serde_json::json!({ "text": "second" });
+    let a = store.add_pending_post("crashed", &first).await.unwrap();
+    let b = store.add_pending_post("crashed", &second).await.unwrap();
+    let c = store
+        .add_pending_post("alive", &serde_json::json!({ "text": "other" }))
+        .await
+        .unwrap();
+    assert!(a < b && b < c, "ids grow: {a} {b} {c}");
+    assert_eq!(
+        store.pending_post_owners().await.unwrap(),
+        vec!["alive".to_string(), "crashed".to_string()]
+    );
+
+    // Two processes take over the crashed one's posts at once: one gets
+    // both, in order, the other none.
+    let (one, two) = tokio::join!(
+        store.take_over_pending_posts("crashed", "new-1"),
+        store.take_over_pending_posts("crashed", "new-2"),
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    let taken = if one.is_empty() { &two } else { &one };
+    assert!(one.is_empty() || two.is_empty(), "{one:?} {two:?}");
+    assert_eq!(
+        taken
+            .iter()
+            .map(|p| (p.id, p.body.clone()))
+            .collect::<Vec<_>>(),
+        vec![(a, first), (b, second)]
+    );
+
+    // Delivered posts are forgotten; the rest stay, also across a reconnect.
+    store.remove_pending_posts(&[a, c]).await.unwrap();
+    let again = Store::connect(&db.url).await.unwrap();
+    let owners = again.pending_post_owners().await.unwrap();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    let left = again
+        .take_over_pending_posts(&owners[0], "later")
+        .await
+        .unwrap();
+    assert_eq!(left.iter().map(|p| p.id).collect::<Vec<_>>(), vec![b]);
+    again.remove_pending_posts(&[b]).await.unwrap();
+    assert!(again.pending_post_owners().await.unwrap().is_empty());
 }

@@ -118,6 +118,14 @@ impl Scene {
         self.running.take().unwrap().stop().await.unwrap();
     }
 
+    /// Kills the bot the way a crash would (nothing finished or flushed),
+    /// then starts a new one on the same database with `configure`d settings.
+    async fn crash_and_restart(&mut self, configure: impl FnOnce(&mut Settings)) {
+        self.running.take().unwrap().crash();
+        configure(&mut self.settings);
+        self.running = Some(launch(&self.fake, &self.settings).await);
+    }
+
     /// The user asks for a human; waits for the new ticket's topic and card.
     /// Returns (ticket id, thread id).
     async fn open_ticket_in_topic(&self, user: &Person) -> (i64, i64) {
@@ -947,6 +955,81 @@ async fn a_long_reply_is_split_under_4096_characters_at_line_breaks() {
         pieces.join("\n"),
         format!("Alice: {}", lines.join("\n")),
         "nothing lost"
+    );
+    scene.stop().await;
+}
+
+#[tokio::test]
+async fn staff_posts_still_queued_at_a_crash_are_posted_after_the_restart() {
+    let mut scene = Scene::start(|s| {
+        s.telegram.staff_group = Some(STAFF);
+        s.telegram.throttle = true;
+        // The card spends the group's budget: what follows has to wait.
+        s.telegram.staff_posts_per_window = 1;
+        s.telegram.staff_window_secs = 3600;
+        s.telegram.outbox_takeover_secs = 1;
+    })
+    .await;
+    let user = lin();
+    let (_, thread) = scene.open_ticket_in_topic(&user).await;
+    let messages = ["the order is 8812", "and the amount was 300 USDT"];
+    for message in messages {
+        scene.fake.user_says(&user, message);
+    }
+    // Both messages are in the store's pending posts, not in the group.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let store = scene.running().desk().store();
+        let owners = store.pending_post_owners().await.unwrap();
+        let replies = scene.fake.texts_to(user.id).len();
+        // The user hears back once per message (queue place) after it was kept.
+        if !owners.is_empty() && replies >= 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{owners:?} {replies}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let posted = |scene: &Scene| -> String {
+        scene
+            .topic_posts(thread)
+            .iter()
+            .map(|c| c.text().to_owned())
+            .collect()
+    };
+    assert!(!posted(&scene).contains(messages[0]));
+
+    scene
+        .crash_and_restart(|s| s.telegram.throttle = false)
+        .await;
+    scene
+        .fake
+        .wait_for_within(
+            "the queued messages in the topic",
+            Duration::from_secs(10),
+            |_| {
+                let all = posted(&scene);
+                messages.iter().all(|m| all.contains(m))
+            },
+        )
+        .await;
+    // Taken over once: the topic is not opened again, the card not re-sent,
+    // and the store holds nothing more.
+    scene.fake.settle(Duration::from_millis(300)).await;
+    assert_eq!(scene.fake.calls_of("createForumTopic").len(), 1);
+    let all = posted(&scene);
+    assert_eq!(all.matches(messages[0]).count(), 1, "{all}");
+    assert!(
+        scene
+            .running()
+            .desk()
+            .store()
+            .pending_post_owners()
+            .await
+            .unwrap()
+            .is_empty()
     );
     scene.stop().await;
 }

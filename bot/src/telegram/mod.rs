@@ -171,9 +171,22 @@ impl Running {
         self.reload_notices.abort();
         drop(self.admin);
         if !self.outbox.flush(FLUSH_LIMIT).await {
-            tracing::warn!("stopped with staff posts still queued (they are on their tickets)");
+            tracing::warn!(
+                "stopped with staff posts still queued: they wait in the database for the next start"
+            );
         }
+        self.outbox.retire().await;
         Ok(())
+    }
+
+    /// Stops everything at once, the way a crash would: no update finished,
+    /// nothing flushed, the staff posts still queued left in the database.
+    /// For tests of what a restart recovers.
+    pub fn crash(self) {
+        self.task.abort();
+        self.realerts.abort();
+        self.reload_notices.abort();
+        self.outbox.abort();
     }
 }
 
@@ -302,7 +315,13 @@ pub async fn start_with_desk(
         posts: telegram.staff_posts_per_window.max(1) as usize,
         window: Duration::from_secs(telegram.staff_window_secs.max(1)),
     });
-    let outbox = Outbox::spawn(courier.clone(), topics.clone(), budget);
+    let outbox = Outbox::spawn(
+        courier.clone(),
+        topics.clone(),
+        budget,
+        desk.store().clone(),
+        Duration::from_secs(telegram.outbox_takeover_secs.max(1)),
+    );
     set_command_menus(&courier, settings, &desk).await;
     let admin = crate::admin::Admin::new(desk.clone(), settings);
     let admin_services = admin.start(settings).await?;

@@ -7,14 +7,25 @@
 //!
 //! The outbox also opens a ticket's topic on the first post about it, and
 //! records which topic belongs to which ticket (see [`Topics`]).
+//!
+//! Every post is written to the store (`pending_posts`) before it is queued
+//! and removed once Telegram took it (or refused it for good), so a crash
+//! loses none. Each process has an owner name and writes a heartbeat to the
+//! store; a process whose heartbeat is older than the takeover time (it
+//! crashed, or stopped with posts still queued) has its posts taken over
+//! and delivered by a running one, the next one started included. A post
+//! sent just before a crash may be posted again: twice, never lost.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use handoff::TicketId;
+use handoff::{Store, TicketId};
+use serde::{Deserialize, Serialize};
 use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ThreadId};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::telegram::courier::Courier;
@@ -22,7 +33,7 @@ use crate::telegram::split::{MESSAGE_LIMIT, telegram_len};
 use crate::telegram::topics::{TopicRecord, Topics};
 
 /// What to post.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Body {
     /// A new ticket: open its topic (named `topic_name`) and post the card.
     Card {
@@ -63,7 +74,7 @@ impl Body {
 
 /// A post for a staff group: about a ticket (it goes to the ticket's
 /// topic) or not (it goes to `thread`, e.g. the topic a command came from).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StaffPost {
     pub group: i64,
     pub ticket: Option<TicketId>,
@@ -71,8 +82,15 @@ pub struct StaffPost {
     pub body: Body,
 }
 
+/// A post in a queue, with the ids of its rows in `pending_posts` (several
+/// once combined; none if the store could not keep it).
+struct Queued {
+    ids: Vec<i64>,
+    post: StaffPost,
+}
+
 enum Job {
-    Post(StaffPost),
+    Post(Queued),
     Flush(oneshot::Sender<()>),
 }
 
@@ -80,6 +98,85 @@ enum Job {
 #[derive(Clone)]
 pub struct Outbox {
     tx: mpsc::UnboundedSender<Job>,
+    durable: Arc<Durable>,
+}
+
+/// What keeps posts in the store: who this process is and its tasks.
+struct Durable {
+    store: Store,
+    owner: String,
+    retired: AtomicBool,
+    tasks: std::sync::Mutex<Vec<AbortHandle>>,
+}
+
+impl Durable {
+    fn heartbeat_key(owner: &str) -> String {
+        format!("outbox-owner:{owner}")
+    }
+
+    async fn beat(&self, seen: i64) {
+        let value = serde_json::json!({ "seen": seen });
+        if let Err(error) = self
+            .store
+            .save_state(&Self::heartbeat_key(&self.owner), &value)
+            .await
+        {
+            tracing::warn!("staff outbox heartbeat failed: {error}");
+        }
+    }
+
+    /// The posts of owners silent for longer than `takeover`, now ours.
+    async fn take_over(&self, takeover: Duration) -> anyhow::Result<Vec<Queued>> {
+        let now = chrono::Utc::now().timestamp();
+        let mut taken = Vec::new();
+        for owner in self.store.pending_post_owners().await? {
+            if owner == self.owner {
+                continue;
+            }
+            let seen = self
+                .store
+                .load_state(&Self::heartbeat_key(&owner))
+                .await?
+                .and_then(|v| v.get("seen").and_then(serde_json::Value::as_i64))
+                .unwrap_or(0);
+            if now - seen < takeover.as_secs() as i64 {
+                continue;
+            }
+            let posts = self
+                .store
+                .take_over_pending_posts(&owner, &self.owner)
+                .await?;
+            if !posts.is_empty() {
+                tracing::info!(
+                    posts = posts.len(),
+                    from = %owner,
+                    "staff posts of a silent process taken over"
+                );
+            }
+            for pending in posts {
+                match serde_json::from_value::<StaffPost>(pending.body) {
+                    Ok(post) => taken.push(Queued {
+                        ids: vec![pending.id],
+                        post,
+                    }),
+                    Err(error) => {
+                        tracing::error!(
+                            id = pending.id,
+                            "unreadable pending staff post dropped: {error}"
+                        );
+                        self.store.remove_pending_posts(&[pending.id]).await?;
+                    }
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    async fn delivered(&self, ids: &[i64]) {
+        if let Err(error) = self.store.remove_pending_posts(ids).await {
+            tracing::warn!("delivered staff posts not cleared (they may be posted again): {error}");
+        }
+    }
 }
 
 /// The budget: at most `posts` per `window` per group; `None` is unlimited
@@ -91,25 +188,89 @@ pub struct Budget {
 }
 
 impl Outbox {
-    pub fn spawn(courier: Courier, topics: Arc<Topics>, budget: Option<Budget>) -> Outbox {
+    /// Starts the worker, and the heartbeat that also takes over the posts
+    /// of processes silent for `takeover` (checked every third of it).
+    pub fn spawn(
+        courier: Courier,
+        topics: Arc<Topics>,
+        budget: Option<Budget>,
+        store: Store,
+        takeover: Duration,
+    ) -> Outbox {
         let (tx, rx) = mpsc::unbounded_channel();
+        let durable = Arc::new(Durable {
+            store,
+            owner: format!(
+                "{}-{}-{:x}",
+                hostname(),
+                std::process::id(),
+                chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+            ),
+            retired: AtomicBool::new(false),
+            tasks: std::sync::Mutex::new(Vec::new()),
+        });
         let worker = Worker {
             courier,
             topics,
             budget,
+            durable: durable.clone(),
             queues: HashMap::new(),
             sent: HashMap::new(),
             flushes: Vec::new(),
         };
-        tokio::spawn(worker.run(rx));
-        Outbox { tx }
+        let work = tokio::spawn(worker.run(rx));
+        let heart = tokio::spawn(heartbeat(durable.clone(), tx.downgrade(), takeover));
+        durable
+            .tasks
+            .lock()
+            .expect("not poisoned")
+            .extend([work.abort_handle(), heart.abort_handle()]);
+        Outbox { tx, durable }
     }
 
-    pub fn post(&self, post: StaffPost) {
-        if self.tx.send(Job::Post(post)).is_err() {
+    /// Keeps `post` in the store, then queues it.
+    pub async fn post(&self, post: StaffPost) {
+        let ids = match serde_json::to_value(&post) {
+            Ok(body) => match self
+                .durable
+                .store
+                .add_pending_post(&self.durable.owner, &body)
+                .await
+            {
+                Ok(id) => vec![id],
+                Err(error) => {
+                    tracing::error!(
+                        "a staff post could not be kept in the store (posting it anyway): {error}"
+                    );
+                    Vec::new()
+                }
+            },
+            Err(error) => {
+                tracing::error!(
+                    "a staff post could not be serialised (posting it anyway): {error}"
+                );
+                Vec::new()
+            }
+        };
+        if self.tx.send(Job::Post(Queued { ids, post })).is_err() {
             tracing::error!(
-                "the staff outbox has stopped; a staff post is lost from the group (it is on the ticket)"
+                "the staff outbox has stopped; a staff post waits in the store for the next start"
             );
+        }
+    }
+
+    /// After the last flush: stops the heartbeat and marks this process as
+    /// gone, so the next process takes over what is left at once.
+    pub async fn retire(&self) {
+        self.durable.retired.store(true, Ordering::SeqCst);
+        self.durable.beat(0).await;
+    }
+
+    /// Stops the worker and the heartbeat at once, leaving whatever is
+    /// queued in the store: what a crash does (for tests of recovery).
+    pub fn abort(&self) {
+        for task in self.durable.tasks.lock().expect("not poisoned").drain(..) {
+            task.abort();
         }
     }
 
@@ -124,11 +285,39 @@ impl Outbox {
     }
 }
 
+/// Every `takeover / 3`: writes this process's heartbeat and queues the
+/// posts of silent processes. The first round runs at once, so a restart
+/// takes over what the previous run left after a clean stop.
+async fn heartbeat(durable: Arc<Durable>, tx: mpsc::WeakUnboundedSender<Job>, takeover: Duration) {
+    let every = (takeover / 3).max(Duration::from_millis(100));
+    loop {
+        if durable.retired.load(Ordering::SeqCst) {
+            return;
+        }
+        durable.beat(chrono::Utc::now().timestamp()).await;
+        match durable.take_over(takeover).await {
+            Ok(posts) => {
+                let Some(tx) = tx.upgrade() else { return };
+                for queued in posts {
+                    let _ = tx.send(Job::Post(queued));
+                }
+            }
+            Err(error) => tracing::warn!("taking over pending staff posts failed: {error:#}"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into())
+}
+
 struct Worker {
     courier: Courier,
     topics: Arc<Topics>,
     budget: Option<Budget>,
-    queues: HashMap<i64, VecDeque<StaffPost>>,
+    durable: Arc<Durable>,
+    queues: HashMap<i64, VecDeque<Queued>>,
     /// When recent messages went out, per group.
     sent: HashMap<i64, VecDeque<Instant>>,
     flushes: Vec<oneshot::Sender<()>>,
@@ -183,7 +372,11 @@ impl Worker {
 
     fn accept(&mut self, job: Job) {
         match job {
-            Job::Post(post) => self.queues.entry(post.group).or_default().push_back(post),
+            Job::Post(queued) => self
+                .queues
+                .entry(queued.post.group)
+                .or_default()
+                .push_back(queued),
             Job::Flush(done) => self.flushes.push(done),
         }
     }
@@ -215,7 +408,7 @@ impl Worker {
             };
             let free = self.queues[&group]
                 .front()
-                .is_some_and(|p| p.body.cost() == 0);
+                .is_some_and(|q| q.post.body.cost() == 0);
             if free || self.used(group, now) < budget.posts {
                 return Next::Send(group);
             }
@@ -230,26 +423,27 @@ impl Worker {
 
     /// Takes the group's next post; a combinable text takes the texts of
     /// the same ticket waiting behind it along (up to Telegram's length).
-    fn take(&mut self, group: i64) -> Option<StaffPost> {
+    fn take(&mut self, group: i64) -> Option<Queued> {
         let queue = self.queues.get_mut(&group)?;
-        let mut post = queue.pop_front()?;
+        let mut queued = queue.pop_front()?;
+        let Queued { ids, post } = &mut queued;
         let Body::Text {
             text,
             combinable: true,
             keyboard: None,
         } = &mut post.body
         else {
-            return Some(post);
+            return Some(queued);
         };
         let mut index = 0;
         let mut combined = 0;
         while index < queue.len() {
-            let same_ticket = queue[index].ticket == post.ticket && post.ticket.is_some();
+            let same_ticket = queue[index].post.ticket == post.ticket && post.ticket.is_some();
             if !same_ticket {
                 index += 1;
                 continue;
             }
-            match &queue[index].body {
+            match &queue[index].post.body {
                 Body::Text {
                     text: more,
                     combinable: true,
@@ -257,7 +451,9 @@ impl Worker {
                 } if telegram_len(text) + 1 + telegram_len(more) <= MESSAGE_LIMIT => {
                     text.push('\n');
                     text.push_str(more);
-                    queue.remove(index);
+                    if let Some(merged) = queue.remove(index) {
+                        ids.extend(merged.ids);
+                    }
                     combined += 1;
                 }
                 // Order within a ticket is kept: stop at anything else.
@@ -271,7 +467,7 @@ impl Worker {
                 "staff group busy: posts combined"
             );
         }
-        Some(post)
+        Some(queued)
     }
 
     fn spend(&mut self, group: i64, messages: usize) {
@@ -285,9 +481,13 @@ impl Worker {
     }
 
     async fn send_one(&mut self, group: i64) {
-        let Some(post) = self.take(group) else { return };
+        let Some(Queued { ids, post }) = self.take(group) else {
+            return;
+        };
         let ticket = post.ticket;
         let cost = post.body.cost();
+        // The courier already waited out 429s and retried: an error now is
+        // one Telegram keeps giving (the group is gone, the bot was removed).
         if let Err(error) = self.deliver(post).await {
             tracing::error!(
                 ticket_id = ticket,
@@ -295,6 +495,7 @@ impl Worker {
                 "staff group post failed: {error:#}"
             );
         }
+        self.durable.delivered(&ids).await;
         self.spend(group, cost);
     }
 

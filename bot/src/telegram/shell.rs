@@ -656,16 +656,18 @@ impl Shell {
         keyboard: Option<InlineKeyboardMarkup>,
     ) {
         if origin.in_staff_group {
-            self.outbox.post(StaffPost {
-                group: origin.chat.0,
-                ticket: None,
-                thread: origin.thread,
-                body: Body::Text {
-                    text,
-                    keyboard,
-                    combinable: false,
-                },
-            });
+            self.outbox
+                .post(StaffPost {
+                    group: origin.chat.0,
+                    ticket: None,
+                    thread: origin.thread,
+                    body: Body::Text {
+                        text,
+                        keyboard,
+                        combinable: false,
+                    },
+                })
+                .await;
         } else if let Err(error) = self
             .courier
             .send_text(origin.chat, None, &text, keyboard)
@@ -792,11 +794,13 @@ impl Shell {
                 thread: None,
                 body,
             };
-            self.outbox.post(post(Body::EditCard {
-                text,
-                keyboard: None,
-            }));
-            self.outbox.post(post(Body::CloseTopic));
+            self.outbox
+                .post(post(Body::EditCard {
+                    text,
+                    keyboard: None,
+                }))
+                .await;
+            self.outbox.post(post(Body::CloseTopic)).await;
         }
         Ok(())
     }
@@ -868,12 +872,14 @@ impl Shell {
                 combinable: false,
             },
         };
-        self.outbox.post(StaffPost {
-            group,
-            ticket: out.ticket,
-            thread: None,
-            body,
-        });
+        self.outbox
+            .post(StaffPost {
+                group,
+                ticket: out.ticket,
+                thread: None,
+                body,
+            })
+            .await;
         Ok(())
     }
 

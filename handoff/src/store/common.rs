@@ -759,6 +759,68 @@ macro_rules! common_queries {
                 w.commit().await
             }
 
+            pub async fn add_pending_post(&self, owner: &str, body: &serde_json::Value) -> Result<i64> {
+                let mut w = self.begin_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO pending_posts (owner, body, created_at) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(owner)
+                .bind(body.to_string())
+                .bind(crate::store::now())
+                .fetch_one(&mut *w.tx)
+                .await?;
+                w.commit().await?;
+                Ok(id)
+            }
+
+            pub async fn remove_pending_posts(&self, ids: &[i64]) -> Result<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut w = self.begin_write().await?;
+                for id in ids {
+                    sqlx::query("DELETE FROM pending_posts WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *w.tx)
+                        .await?;
+                }
+                w.commit().await
+            }
+
+            pub async fn pending_post_owners(&self) -> Result<Vec<String>> {
+                Ok(sqlx::query_scalar("SELECT DISTINCT owner FROM pending_posts ORDER BY owner")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            pub async fn take_over_pending_posts(
+                &self,
+                from: &str,
+                to: &str,
+            ) -> Result<Vec<crate::store::PendingPost>> {
+                let mut w = self.begin_write().await?;
+                let rows: Vec<(i64, String)> = sqlx::query_as(
+                    "UPDATE pending_posts SET owner = $1 WHERE owner = $2 RETURNING id, body",
+                )
+                .bind(to)
+                .bind(from)
+                .fetch_all(&mut *w.tx)
+                .await?;
+                w.commit().await?;
+                let mut posts = rows
+                    .into_iter()
+                    .map(|(id, body)| {
+                        let body = serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
+                            what: "pending staff post",
+                            source,
+                        })?;
+                        Ok(crate::store::PendingPost { id, body })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                posts.sort_by_key(|p| p.id);
+                Ok(posts)
+            }
+
             async fn log_query(w: &mut WriteTx<$db>, record: &QueryRecord) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO query_log (at, user_id, language, text, outcome, entry_id, confidence) \
