@@ -263,6 +263,11 @@ impl Outbox {
     /// gone, so the next process takes over what is left at once.
     pub async fn retire(&self) {
         self.durable.retired.store(true, Ordering::SeqCst);
+        // The heartbeat task (the second) may be mid-beat: stop it first so
+        // that it cannot write a fresh beat over this last one.
+        if let Some(heart) = self.durable.tasks.lock().expect("not poisoned").get(1) {
+            heart.abort();
+        }
         self.durable.beat(0).await;
     }
 
