@@ -18,7 +18,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use handoff::{Store, TicketId};
@@ -99,14 +98,19 @@ enum Job {
 pub struct Outbox {
     tx: mpsc::UnboundedSender<Job>,
     durable: Arc<Durable>,
+    tasks: Arc<Tasks>,
 }
 
-/// What keeps posts in the store: who this process is and its tasks.
+/// What keeps posts in the store: the store, and who this process is.
 struct Durable {
     store: Store,
     owner: String,
-    retired: AtomicBool,
-    tasks: std::sync::Mutex<Vec<AbortHandle>>,
+}
+
+/// The outbox's two tasks.
+struct Tasks {
+    worker: AbortHandle,
+    heartbeat: AbortHandle,
 }
 
 impl Durable {
@@ -206,8 +210,6 @@ impl Outbox {
                 std::process::id(),
                 chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
             ),
-            retired: AtomicBool::new(false),
-            tasks: std::sync::Mutex::new(Vec::new()),
         });
         let worker = Worker {
             courier,
@@ -218,36 +220,30 @@ impl Outbox {
             sent: HashMap::new(),
             flushes: Vec::new(),
         };
-        let work = tokio::spawn(worker.run(rx));
-        let heart = tokio::spawn(heartbeat(durable.clone(), tx.downgrade(), takeover));
-        durable
-            .tasks
-            .lock()
-            .expect("not poisoned")
-            .extend([work.abort_handle(), heart.abort_handle()]);
-        Outbox { tx, durable }
+        let tasks = Arc::new(Tasks {
+            worker: tokio::spawn(worker.run(rx)).abort_handle(),
+            heartbeat: tokio::spawn(heartbeat(durable.clone(), tx.downgrade(), takeover))
+                .abort_handle(),
+        });
+        Outbox { tx, durable, tasks }
     }
 
     /// Keeps `post` in the store, then queues it.
     pub async fn post(&self, post: StaffPost) {
-        let ids = match serde_json::to_value(&post) {
-            Ok(body) => match self
+        let kept: anyhow::Result<i64> = match serde_json::to_value(&post) {
+            Ok(body) => self
                 .durable
                 .store
                 .add_pending_post(&self.durable.owner, &body)
                 .await
-            {
-                Ok(id) => vec![id],
-                Err(error) => {
-                    tracing::error!(
-                        "a staff post could not be kept in the store (posting it anyway): {error}"
-                    );
-                    Vec::new()
-                }
-            },
+                .map_err(Into::into),
+            Err(error) => Err(error.into()),
+        };
+        let ids = match kept {
+            Ok(id) => vec![id],
             Err(error) => {
                 tracing::error!(
-                    "a staff post could not be serialised (posting it anyway): {error}"
+                    "a staff post could not be kept in the store (posting it anyway): {error}"
                 );
                 Vec::new()
             }
@@ -262,21 +258,16 @@ impl Outbox {
     /// After the last flush: stops the heartbeat and marks this process as
     /// gone, so the next process takes over what is left at once.
     pub async fn retire(&self) {
-        self.durable.retired.store(true, Ordering::SeqCst);
-        // The heartbeat task (the second) may be mid-beat: stop it first so
-        // that it cannot write a fresh beat over this last one.
-        if let Some(heart) = self.durable.tasks.lock().expect("not poisoned").get(1) {
-            heart.abort();
-        }
+        // Stopped first, so that it cannot write a fresh beat over this last one.
+        self.tasks.heartbeat.abort();
         self.durable.beat(0).await;
     }
 
     /// Stops the worker and the heartbeat at once, leaving whatever is
     /// queued in the store: what a crash does (for tests of recovery).
     pub fn abort(&self) {
-        for task in self.durable.tasks.lock().expect("not poisoned").drain(..) {
-            task.abort();
-        }
+        self.tasks.worker.abort();
+        self.tasks.heartbeat.abort();
     }
 
     /// Waits until everything queued so far has been posted, or `limit`.
@@ -296,9 +287,6 @@ impl Outbox {
 async fn heartbeat(durable: Arc<Durable>, tx: mpsc::WeakUnboundedSender<Job>, takeover: Duration) {
     let every = (takeover / 3).max(Duration::from_millis(100));
     loop {
-        if durable.retired.load(Ordering::SeqCst) {
-            return;
-        }
         durable.beat(chrono::Utc::now().timestamp()).await;
         match durable.take_over(takeover).await {
             Ok(posts) => {

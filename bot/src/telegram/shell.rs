@@ -70,6 +70,12 @@ fn user_id(user: &User) -> i64 {
     user.id.0 as i64
 }
 
+/// The dedup key of a Telegram message: the same message delivered twice
+/// is stored once.
+fn message_key(message: &Message) -> String {
+    format!("tg:{}:{}", message.chat.id.0, message.id.0)
+}
+
 fn user_info(user: &User) -> UserInfo {
     UserInfo {
         id: user_id(user),
@@ -303,10 +309,7 @@ impl Shell {
             .user(UserMessage {
                 user: user_info(from),
                 input,
-                key: Some(format!(
-                    "tg:{}:{}:edit:{edited}",
-                    message.chat.id.0, message.id.0
-                )),
+                key: Some(format!("{}:edit:{edited}", message_key(&message))),
             })
             .await?;
         self.deliver(out, &self.user_origin(&message)).await;
@@ -501,7 +504,7 @@ impl Shell {
             .user(UserMessage {
                 user,
                 input,
-                key: Some(format!("tg:{}:{}", message.chat.id.0, message.id.0)),
+                key: Some(message_key(message)),
             })
             .await?;
         self.deliver(out, &origin).await;
