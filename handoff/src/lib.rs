@@ -25,4 +25,4 @@ pub use details::Details;
 pub use hours::BusinessHours;
 pub use model::*;
 pub use routing::Routing;
-pub use store::{BackendKind, PendingPost, Store, StoreError};
+pub use store::{BackendKind, Pending, PendingKind, Store, StoreError};

@@ -56,11 +56,36 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// A staff-group post kept until delivered (see [`Store::add_pending_post`]).
+/// Work a process holds until it is done (see [`Store::add_pending`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PendingPost {
+pub struct Pending {
     pub id: i64,
     pub body: serde_json::Value,
+}
+
+/// The kinds of work kept in the store until done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PendingKind {
+    /// A staff-group post not yet delivered.
+    StaffPost,
+    /// A Telegram update received but not yet handled.
+    Update,
+}
+
+impl PendingKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            PendingKind::StaffPost => "staff-post",
+            PendingKind::Update => "update",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            PendingKind::StaffPost => "pending staff post",
+            PendingKind::Update => "pending update",
+        }
+    }
 }
 
 /// The handoff store. Cheap to clone; all clones share one pool.
@@ -315,29 +340,41 @@ impl Store {
         dispatch!(self, b => b.save_state(key, value).await)
     }
 
-    // --- pending staff posts ---------------------------------------------------
+    // --- pending work ------------------------------------------------------------
 
-    /// Keeps a staff-group post until it is delivered; its id. `owner` names
-    /// the process that will deliver it. The body is stored as given (what
-    /// it carries is already on the ticket, masked).
-    pub async fn add_pending_post(&self, owner: &str, body: &serde_json::Value) -> Result<i64> {
-        dispatch!(self, b => b.add_pending_post(owner, body).await)
+    /// Keeps work of `kind` until it is done; its id. `owner` names the
+    /// process that will do it. The body is stored as given: a staff post
+    /// carries what is already on the ticket, masked; an update carries
+    /// what the user sent, unmasked, for as long as it takes to handle it.
+    pub async fn add_pending(
+        &self,
+        kind: PendingKind,
+        owner: &str,
+        body: &serde_json::Value,
+    ) -> Result<i64> {
+        dispatch!(self, b => b.add_pending(kind, owner, body).await)
     }
 
-    /// Forgets delivered posts.
-    pub async fn remove_pending_posts(&self, ids: &[i64]) -> Result<()> {
-        dispatch!(self, b => b.remove_pending_posts(ids).await)
+    /// Forgets work that is done.
+    pub async fn remove_pending(&self, ids: &[i64]) -> Result<()> {
+        dispatch!(self, b => b.remove_pending(ids).await)
     }
 
-    /// The processes holding undelivered posts.
-    pub async fn pending_post_owners(&self) -> Result<Vec<String>> {
-        dispatch!(self, b => b.pending_post_owners().await)
+    /// The processes holding work of `kind`.
+    pub async fn pending_owners(&self, kind: PendingKind) -> Result<Vec<String>> {
+        dispatch!(self, b => b.pending_owners(kind).await)
     }
 
-    /// Moves every post `from` holds to `to` and returns them, oldest first.
-    /// Atomic: of two processes taking over the same owner, one gets them.
-    pub async fn take_over_pending_posts(&self, from: &str, to: &str) -> Result<Vec<PendingPost>> {
-        dispatch!(self, b => b.take_over_pending_posts(from, to).await)
+    /// Moves the work of `kind` that `from` holds to `to` and returns it,
+    /// oldest first. Atomic: of two processes taking over the same owner,
+    /// one gets it.
+    pub async fn take_over_pending(
+        &self,
+        kind: PendingKind,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<Pending>> {
+        dispatch!(self, b => b.take_over_pending(kind, from, to).await)
     }
 
     /// Logs a user's question (masked) and what the bot did with it.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use handoff::{
     Attachment, Author, BackendKind, CandidateRecord, ClaimOutcome, Details, NewEntry, NewTicket,
-    Priority, QueryOutcome, QueryRecord, Rating, Routing, Status, Store, StoreError, TicketId,
-    UserInfo,
+    PendingKind, Priority, QueryOutcome, QueryRecord, Rating, Routing, Status, Store, StoreError,
+    TicketId, UserInfo,
 };
 
 // --- fixtures ----------------------------------------------------------------
@@ -173,7 +173,7 @@ conformance!(
     fifty_agents_racing_for_a_thousand_tickets_claim_each_exactly_once,
     fifty_agents_draining_the_queue_with_claim_next_never_share_a_ticket,
     a_writer_killed_mid_burst_loses_nothing_it_acknowledged,
-    pending_staff_posts_are_kept_until_removed_and_taken_over_once,
+    pending_work_is_kept_until_removed_and_taken_over_once_per_kind,
 );
 
 // --- behaviours ----------------------------------------------------------------
@@ -1358,27 +1358,36 @@ async fn a_url_of_another_database_is_refused_by_name() {
     assert!(matches!(err, StoreError::UnsupportedUrl(_)), "{err}");
 }
 
-async fn pending_staff_posts_are_kept_until_removed_and_taken_over_once(db: &Db) {
+async fn pending_work_is_kept_until_removed_and_taken_over_once_per_kind(db: &Db) {
     let store = &db.store;
+    let (post, update) = (PendingKind::StaffPost, PendingKind::Update);
     let first = serde_json::json!({ "text": "first" });
     let second = serde_json::json!({ "text": "second" });
-    let a = store.add_pending_post("crashed", &first).await.unwrap();
-    let b = store.add_pending_post("crashed", &second).await.unwrap();
+    let a = store.add_pending(post, "crashed", &first).await.unwrap();
+    let b = store.add_pending(post, "crashed", &second).await.unwrap();
     let c = store
-        .add_pending_post("alive", &serde_json::json!({ "text": "other" }))
+        .add_pending(post, "alive", &serde_json::json!({ "text": "other" }))
         .await
         .unwrap();
-    assert!(a < b && b < c, "ids grow: {a} {b} {c}");
+    let u = store
+        .add_pending(update, "crashed", &serde_json::json!({ "update_id": 7 }))
+        .await
+        .unwrap();
+    assert!(a < b && b < c && c < u, "ids grow: {a} {b} {c} {u}");
     assert_eq!(
-        store.pending_post_owners().await.unwrap(),
+        store.pending_owners(post).await.unwrap(),
         vec!["alive".to_string(), "crashed".to_string()]
+    );
+    assert_eq!(
+        store.pending_owners(update).await.unwrap(),
+        vec!["crashed".to_string()]
     );
 
     // Two processes take over the crashed one's posts at once: one gets
-    // both, in order, the other none.
+    // both, in order, the other none; its update is not among them.
     let (one, two) = tokio::join!(
-        store.take_over_pending_posts("crashed", "new-1"),
-        store.take_over_pending_posts("crashed", "new-2"),
+        store.take_over_pending(post, "crashed", "new-1"),
+        store.take_over_pending(post, "crashed", "new-2"),
     );
     let (one, two) = (one.unwrap(), two.unwrap());
     let taken = if one.is_empty() { &two } else { &one };
@@ -1390,17 +1399,23 @@ async fn pending_staff_posts_are_kept_until_removed_and_taken_over_once(db: &Db)
             .collect::<Vec<_>>(),
         vec![(a, first), (b, second)]
     );
+    let updates = store
+        .take_over_pending(update, "crashed", "new-1")
+        .await
+        .unwrap();
+    assert_eq!(updates.iter().map(|p| p.id).collect::<Vec<_>>(), vec![u]);
 
-    // Delivered posts are forgotten; the rest stay, also across a reconnect.
-    store.remove_pending_posts(&[a, c]).await.unwrap();
+    // Work done is forgotten; the rest stays, also across a reconnect.
+    store.remove_pending(&[a, c, u]).await.unwrap();
     let again = Store::connect(&db.url).await.unwrap();
-    let owners = again.pending_post_owners().await.unwrap();
+    assert!(again.pending_owners(update).await.unwrap().is_empty());
+    let owners = again.pending_owners(post).await.unwrap();
     assert_eq!(owners.len(), 1, "{owners:?}");
     let left = again
-        .take_over_pending_posts(&owners[0], "later")
+        .take_over_pending(post, &owners[0], "later")
         .await
         .unwrap();
     assert_eq!(left.iter().map(|p| p.id).collect::<Vec<_>>(), vec![b]);
-    again.remove_pending_posts(&[b]).await.unwrap();
-    assert!(again.pending_post_owners().await.unwrap().is_empty());
+    again.remove_pending(&[b]).await.unwrap();
+    assert!(again.pending_owners(post).await.unwrap().is_empty());
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bot::desk::AgentProfile;
 use bot::settings::{Secret, Settings, StaffSettings, TelegramSettings};
 use bot::telegram::{self, Launch, Running, Webhook};
-use handoff::Status;
+use handoff::{PendingKind, Status};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -980,7 +980,7 @@ async fn staff_posts_still_queued_at_a_crash_are_posted_after_the_restart() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let store = scene.running().desk().store();
-        let owners = store.pending_post_owners().await.unwrap();
+        let owners = store.pending_owners(PendingKind::StaffPost).await.unwrap();
         let replies = scene.fake.texts_to(user.id).len();
         // The user hears back once per message (queue place) after it was kept.
         if !owners.is_empty() && replies >= 3 {
@@ -1026,7 +1026,49 @@ async fn staff_posts_still_queued_at_a_crash_are_posted_after_the_restart() {
             .running()
             .desk()
             .store()
-            .pending_post_owners()
+            .pending_owners(PendingKind::StaffPost)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    scene.stop().await;
+}
+
+#[tokio::test]
+async fn an_update_in_hand_at_a_crash_is_handled_after_the_restart() {
+    let mut scene = Scene::start(|s| s.telegram.outbox_takeover_secs = 1).await;
+    let user = lin();
+    // Telegram holds the answer back for a minute: the question stays in hand.
+    scene.fake.refuse_next("sendMessage", 60);
+    scene.fake.user_says(&user, "My deposit has not arrived");
+    let answered =
+        |c: &Call| c.ok && c.chat() == Some(user.id) && c.text().contains("enough confirmations");
+    scene
+        .fake
+        .wait_for("the answer refused and the question confirmed", |calls| {
+            let refused = calls.iter().any(|c| !c.ok && c.chat() == Some(user.id));
+            // Telegram forgets an update once a later poll confirms it.
+            refused && scene.fake.pending_updates() == 0
+        })
+        .await;
+
+    scene.crash_and_restart(|_| {}).await;
+    scene
+        .fake
+        .wait_for_within(
+            "the answer after the restart",
+            Duration::from_secs(10),
+            |calls| calls.iter().any(answered),
+        )
+        .await;
+    // Handled once, and nothing is left in the store.
+    scene.fake.settle(Duration::from_millis(300)).await;
+    let answers = scene.fake.calls().iter().filter(|c| answered(c)).count();
+    assert_eq!(answers, 1);
+    let store = scene.running().desk().store();
+    assert!(
+        store
+            .pending_owners(PendingKind::Update)
             .await
             .unwrap()
             .is_empty()

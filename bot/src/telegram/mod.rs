@@ -6,8 +6,12 @@
 //!
 //! - [`shell`]: updates → desk calls → deliveries (users, agents, topics).
 //! - [`courier`]: every Bot API call; splitting, keyboards, 429s, Throttle.
+//! - [`inbox`]: every update kept in the store until handled, so a crash
+//!   loses none.
 //! - [`outbox`]: staff-group posts within the group's budget, combined
 //!   when it runs out; topics opened on the first post.
+//! - [`keeper`]: the store's record of that unfinished work, the process's
+//!   heartbeat, and the takeover of a crashed process's work.
 //! - [`topics`]: ticket ↔ forum topic, kept in the store.
 //! - [`abuse`]: the flood limit and bans.
 //! - [`notices`]: the shell's own words (to move into `render`).
@@ -16,6 +20,8 @@
 
 pub mod abuse;
 pub mod courier;
+pub mod inbox;
+pub mod keeper;
 pub mod notices;
 pub mod outbox;
 pub mod redact;
@@ -41,6 +47,8 @@ use crate::settings::Settings;
 use crate::startup;
 
 use self::courier::Courier;
+use self::inbox::Inbox;
+use self::keeper::Keeper;
 use self::outbox::{Budget, Outbox};
 use self::shell::Shell;
 use self::topics::Topics;
@@ -128,6 +136,8 @@ pub struct Running {
     task: JoinHandle<()>,
     realerts: JoinHandle<()>,
     outbox: Outbox,
+    inbox: Arc<Inbox>,
+    keeper: Arc<Keeper>,
     desk: Arc<Desk>,
     /// The FAQ watcher and the metrics server (stop when dropped).
     admin: crate::admin::Running,
@@ -175,61 +185,67 @@ impl Running {
                 "stopped with staff posts still queued: they wait in the database for the next start"
             );
         }
-        self.outbox.retire().await;
+        self.keeper.retire().await;
         Ok(())
     }
 
-    /// Stops everything at once, the way a crash would: no update finished,
-    /// nothing flushed, the staff posts still queued left in the database.
-    /// For tests of what a restart recovers.
+    /// Stops everything at once, the way a crash would: the updates in
+    /// hand unfinished, nothing flushed, the updates and staff posts left in
+    /// the database. For tests of what a restart recovers.
     pub fn crash(self) {
         self.task.abort();
+        self.inbox.abort();
         self.realerts.abort();
         self.reload_notices.abort();
         self.outbox.abort();
+        self.keeper.stop_heartbeat();
     }
 }
 
-/// Routing: one endpoint per kind of update.
+/// Routing: one endpoint per kind of update. Each runs through the inbox
+/// (see [`Inbox::handle`]), which forgets the update once handled.
 fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(
-            Update::filter_message().endpoint(|shell: Arc<Shell>, message: Message| {
-                contained(async move { shell.on_message(message).await })
-            }),
-        )
-        .branch(
-            Update::filter_edited_message().endpoint(|shell: Arc<Shell>, message: Message| {
-                contained(async move { shell.on_edited_message(message).await })
-            }),
-        )
-        .branch(
-            Update::filter_channel_post().endpoint(|shell: Arc<Shell>, message: Message| {
-                contained(async move { shell.on_channel_post(message).await })
-            }),
-        )
+        .branch(Update::filter_message().endpoint(
+            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, message: Message| async move {
+                inbox
+                    .handle(update.id, async move { shell.on_message(message).await })
+                    .await
+            },
+        ))
+        .branch(Update::filter_edited_message().endpoint(
+            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, message: Message| async move {
+                inbox
+                    .handle(update.id, async move {
+                        shell.on_edited_message(message).await
+                    })
+                    .await
+            },
+        ))
+        .branch(Update::filter_channel_post().endpoint(
+            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, message: Message| async move {
+                inbox
+                    .handle(update.id, async move { shell.on_channel_post(message).await })
+                    .await
+            },
+        ))
         .branch(Update::filter_callback_query().endpoint(
-            |shell: Arc<Shell>, query: CallbackQuery| {
-                contained(async move { shell.on_callback(query).await })
+            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, query: CallbackQuery| async move {
+                inbox
+                    .handle(update.id, async move { shell.on_callback(query).await })
+                    .await
             },
         ))
         .branch(Update::filter_my_chat_member().endpoint(
-            |shell: Arc<Shell>, update: ChatMemberUpdated| {
-                contained(async move { shell.on_membership(update).await })
+            |shell: Arc<Shell>,
+             inbox: Arc<Inbox>,
+             update: Update,
+             member: ChatMemberUpdated| async move {
+                inbox
+                    .handle(update.id, async move { shell.on_membership(member).await })
+                    .await
             },
         ))
-}
-
-/// Runs one update's handling as a task of its own, so that a panic in it
-/// is an error for that update and not the end of the chat's worker (which
-/// would silently drop the chat's later updates).
-async fn contained(
-    handling: impl std::future::Future<Output = Result<()>> + Send + 'static,
-) -> Result<()> {
-    match tokio::spawn(handling).await {
-        Ok(result) => result,
-        Err(error) => Err(anyhow::anyhow!("handling an update panicked: {error}")),
-    }
 }
 
 /// Command menus: users' in Chinese and English (and English for every
@@ -315,13 +331,18 @@ pub async fn start_with_desk(
         posts: telegram.staff_posts_per_window.max(1) as usize,
         window: Duration::from_secs(telegram.staff_window_secs.max(1)),
     });
+    let takeover = Duration::from_secs(telegram.outbox_takeover_secs.max(1));
+    let keeper = Arc::new(Keeper::new(desk.store().clone()));
+    keeper.start_heartbeat(takeover);
     let outbox = Outbox::spawn(
         courier.clone(),
         topics.clone(),
         budget,
-        desk.store().clone(),
-        Duration::from_secs(telegram.outbox_takeover_secs.max(1)),
+        keeper.clone(),
+        takeover,
     );
+    let inbox = Inbox::new(keeper.clone());
+    inbox.start_takeover(takeover);
     set_command_menus(&courier, settings, &desk).await;
     let admin = crate::admin::Admin::new(desk.clone(), settings);
     let admin_services = admin.start(settings).await?;
@@ -346,13 +367,18 @@ pub async fn start_with_desk(
         Duration::from_secs((settings.staff.realert_after_secs / 4).clamp(1, 30)),
     ));
 
+    let unhandled = inbox.clone();
     let mut builder = Dispatcher::builder(bot.clone(), schema())
-        .dependencies(dptree::deps![shell])
-        .default_handler(|update| async move {
-            tracing::debug!(
-                update_id = update.id.0,
-                "update of a kind the bot does not handle"
-            );
+        .dependencies(dptree::deps![shell, inbox.clone()])
+        .default_handler(move |update| {
+            let inbox = unhandled.clone();
+            async move {
+                tracing::debug!(
+                    update_id = update.id.0,
+                    "update of a kind the bot does not handle"
+                );
+                inbox.handled(update.id).await;
+            }
         })
         .error_handler(Arc::new(ErrorLogger));
     if launch.ctrlc {
@@ -368,6 +394,7 @@ pub async fn start_with_desk(
                 .delete_webhook()
                 .await
                 .build();
+            let polling = inbox.listen(polling);
             let task = tokio::spawn(async move {
                 dispatcher
                     .dispatch_with_listener(
@@ -405,6 +432,7 @@ pub async fn start_with_desk(
                     tracing::error!("the webhook server failed: {error}");
                 }
             });
+            let listener = inbox.listen(listener);
             let task = tokio::spawn(async move {
                 dispatcher
                     .dispatch_with_listener(
@@ -421,6 +449,8 @@ pub async fn start_with_desk(
         task,
         realerts,
         outbox,
+        inbox,
+        keeper,
         desk,
         admin: admin_services,
         reload_notices,

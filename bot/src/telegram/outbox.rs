@@ -8,19 +8,15 @@
 //! The outbox also opens a ticket's topic on the first post about it, and
 //! records which topic belongs to which ticket (see [`Topics`]).
 //!
-//! Every post is written to the store (`pending_posts`) before it is queued
-//! and removed once Telegram took it (or refused it for good), so a crash
-//! loses none. Each process has an owner name and writes a heartbeat to the
-//! store; a process whose heartbeat is older than the takeover time (it
-//! crashed, or stopped with posts still queued) has its posts taken over
-//! and delivered by a running one, the next one started included. A post
-//! sent just before a crash may be posted again: twice, never lost.
+//! Every post is kept in the store (see [`Keeper`]) before it is queued and
+//! forgotten once Telegram took it (or refused it for good), so a crash
+//! loses none: a running process takes over the posts of a silent one.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use handoff::{Store, TicketId};
+use handoff::{PendingKind, TicketId};
 use serde::{Deserialize, Serialize};
 use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ThreadId};
 use tokio::sync::{mpsc, oneshot};
@@ -28,6 +24,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::telegram::courier::Courier;
+use crate::telegram::keeper::Keeper;
 use crate::telegram::split::{MESSAGE_LIMIT, telegram_len};
 use crate::telegram::topics::{TopicRecord, Topics};
 
@@ -81,7 +78,7 @@ pub struct StaffPost {
     pub body: Body,
 }
 
-/// A post in a queue, with the ids of its rows in `pending_posts` (several
+/// A post in a queue, with the ids under which the store keeps it (several
 /// once combined; none if the store could not keep it).
 struct Queued {
     ids: Vec<i64>,
@@ -97,90 +94,14 @@ enum Job {
 #[derive(Clone)]
 pub struct Outbox {
     tx: mpsc::UnboundedSender<Job>,
-    durable: Arc<Durable>,
+    keeper: Arc<Keeper>,
     tasks: Arc<Tasks>,
-}
-
-/// What keeps posts in the store: the store, and who this process is.
-struct Durable {
-    store: Store,
-    owner: String,
 }
 
 /// The outbox's two tasks.
 struct Tasks {
     worker: AbortHandle,
-    heartbeat: AbortHandle,
-}
-
-impl Durable {
-    fn heartbeat_key(owner: &str) -> String {
-        format!("outbox-owner:{owner}")
-    }
-
-    async fn beat(&self, seen: i64) {
-        let value = serde_json::json!({ "seen": seen });
-        if let Err(error) = self
-            .store
-            .save_state(&Self::heartbeat_key(&self.owner), &value)
-            .await
-        {
-            tracing::warn!("staff outbox heartbeat failed: {error}");
-        }
-    }
-
-    /// The posts of owners silent for longer than `takeover`, now ours.
-    async fn take_over(&self, takeover: Duration) -> anyhow::Result<Vec<Queued>> {
-        let now = chrono::Utc::now().timestamp();
-        let mut taken = Vec::new();
-        for owner in self.store.pending_post_owners().await? {
-            if owner == self.owner {
-                continue;
-            }
-            let seen = self
-                .store
-                .load_state(&Self::heartbeat_key(&owner))
-                .await?
-                .and_then(|v| v.get("seen").and_then(serde_json::Value::as_i64))
-                .unwrap_or(0);
-            if now - seen < takeover.as_secs() as i64 {
-                continue;
-            }
-            let posts = self
-                .store
-                .take_over_pending_posts(&owner, &self.owner)
-                .await?;
-            if !posts.is_empty() {
-                tracing::info!(
-                    posts = posts.len(),
-                    from = %owner,
-                    "staff posts of a silent process taken over"
-                );
-            }
-            for pending in posts {
-                match serde_json::from_value::<StaffPost>(pending.body) {
-                    Ok(post) => taken.push(Queued {
-                        ids: vec![pending.id],
-                        post,
-                    }),
-                    Err(error) => {
-                        tracing::error!(
-                            id = pending.id,
-                            "unreadable pending staff post dropped: {error}"
-                        );
-                        self.store.remove_pending_posts(&[pending.id]).await?;
-                    }
-                }
-            }
-        }
-        Ok(taken)
-    }
-
-    async fn delivered(&self, ids: &[i64]) {
-        if let Err(error) = self.store.remove_pending_posts(ids).await {
-            tracing::warn!("delivered staff posts not cleared (they may be posted again): {error}");
-        }
-    }
+    takeover: AbortHandle,
 }
 
 /// The budget: at most `posts` per `window` per group; `None` is unlimited
@@ -192,54 +113,36 @@ pub struct Budget {
 }
 
 impl Outbox {
-    /// Starts the worker, and the heartbeat that also takes over the posts
-    /// of processes silent for `takeover` (checked every third of it).
+    /// Starts the worker, and a task that takes over the posts of
+    /// processes silent for `takeover` (see [`Keeper`]).
     pub fn spawn(
         courier: Courier,
         topics: Arc<Topics>,
         budget: Option<Budget>,
-        store: Store,
+        keeper: Arc<Keeper>,
         takeover: Duration,
     ) -> Outbox {
         let (tx, rx) = mpsc::unbounded_channel();
-        let durable = Arc::new(Durable {
-            store,
-            owner: format!(
-                "{}-{}-{:x}",
-                hostname(),
-                std::process::id(),
-                chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-            ),
-        });
         let worker = Worker {
             courier,
             topics,
             budget,
-            durable: durable.clone(),
+            keeper: keeper.clone(),
             queues: HashMap::new(),
             sent: HashMap::new(),
             flushes: Vec::new(),
         };
         let tasks = Arc::new(Tasks {
             worker: tokio::spawn(worker.run(rx)).abort_handle(),
-            heartbeat: tokio::spawn(heartbeat(durable.clone(), tx.downgrade(), takeover))
+            takeover: tokio::spawn(take_over(keeper.clone(), tx.downgrade(), takeover))
                 .abort_handle(),
         });
-        Outbox { tx, durable, tasks }
+        Outbox { tx, keeper, tasks }
     }
 
     /// Keeps `post` in the store, then queues it.
     pub async fn post(&self, post: StaffPost) {
-        let kept: anyhow::Result<i64> = match serde_json::to_value(&post) {
-            Ok(body) => self
-                .durable
-                .store
-                .add_pending_post(&self.durable.owner, &body)
-                .await
-                .map_err(Into::into),
-            Err(error) => Err(error.into()),
-        };
-        let ids = match kept {
+        let ids = match self.keeper.keep(PendingKind::StaffPost, &post).await {
             Ok(id) => vec![id],
             Err(error) => {
                 tracing::error!(
@@ -255,19 +158,11 @@ impl Outbox {
         }
     }
 
-    /// After the last flush: stops the heartbeat and marks this process as
-    /// gone, so the next process takes over what is left at once.
-    pub async fn retire(&self) {
-        // Stopped first, so that it cannot write a fresh beat over this last one.
-        self.tasks.heartbeat.abort();
-        self.durable.beat(0).await;
-    }
-
-    /// Stops the worker and the heartbeat at once, leaving whatever is
+    /// Stops the worker and the takeover at once, leaving whatever is
     /// queued in the store: what a crash does (for tests of recovery).
     pub fn abort(&self) {
         self.tasks.worker.abort();
-        self.tasks.heartbeat.abort();
+        self.tasks.takeover.abort();
     }
 
     /// Waits until everything queued so far has been posted, or `limit`.
@@ -281,35 +176,43 @@ impl Outbox {
     }
 }
 
-/// Every `takeover / 3`: writes this process's heartbeat and queues the
-/// posts of silent processes. The first round runs at once, so a restart
-/// takes over what the previous run left after a clean stop.
-async fn heartbeat(durable: Arc<Durable>, tx: mpsc::WeakUnboundedSender<Job>, takeover: Duration) {
-    let every = (takeover / 3).max(Duration::from_millis(100));
+/// Every round (see [`Keeper::round`]): queues the posts of silent
+/// processes. The first round runs at once, so a restart takes over what
+/// the previous run left after a clean stop.
+async fn take_over(keeper: Arc<Keeper>, tx: mpsc::WeakUnboundedSender<Job>, takeover: Duration) {
     loop {
-        durable.beat(chrono::Utc::now().timestamp()).await;
-        match durable.take_over(takeover).await {
+        match keeper.take_over(PendingKind::StaffPost, takeover).await {
             Ok(posts) => {
                 let Some(tx) = tx.upgrade() else { return };
-                for queued in posts {
-                    let _ = tx.send(Job::Post(queued));
+                for pending in posts {
+                    match serde_json::from_value::<StaffPost>(pending.body) {
+                        Ok(post) => {
+                            let _ = tx.send(Job::Post(Queued {
+                                ids: vec![pending.id],
+                                post,
+                            }));
+                        }
+                        Err(error) => {
+                            tracing::error!(
+                                id = pending.id,
+                                "unreadable pending staff post dropped: {error}"
+                            );
+                            keeper.done(&[pending.id]).await;
+                        }
+                    }
                 }
             }
             Err(error) => tracing::warn!("taking over pending staff posts failed: {error:#}"),
         }
-        tokio::time::sleep(every).await;
+        tokio::time::sleep(Keeper::round(takeover)).await;
     }
-}
-
-fn hostname() -> String {
-    std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into())
 }
 
 struct Worker {
     courier: Courier,
     topics: Arc<Topics>,
     budget: Option<Budget>,
-    durable: Arc<Durable>,
+    keeper: Arc<Keeper>,
     queues: HashMap<i64, VecDeque<Queued>>,
     /// When recent messages went out, per group.
     sent: HashMap<i64, VecDeque<Instant>>,
@@ -488,7 +391,7 @@ impl Worker {
                 "staff group post failed: {error:#}"
             );
         }
-        self.durable.delivered(&ids).await;
+        self.keeper.done(&ids).await;
         self.spend(group, cost);
     }
 

@@ -759,11 +759,17 @@ macro_rules! common_queries {
                 w.commit().await
             }
 
-            pub async fn add_pending_post(&self, owner: &str, body: &serde_json::Value) -> Result<i64> {
+            pub async fn add_pending(
+                &self,
+                kind: crate::store::PendingKind,
+                owner: &str,
+                body: &serde_json::Value,
+            ) -> Result<i64> {
                 let mut w = self.begin_write().await?;
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO pending_posts (owner, body, created_at) VALUES ($1, $2, $3) RETURNING id",
+                    "INSERT INTO pending_work (kind, owner, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
                 )
+                .bind(kind.as_str())
                 .bind(owner)
                 .bind(body.to_string())
                 .bind(crate::store::now())
@@ -773,13 +779,13 @@ macro_rules! common_queries {
                 Ok(id)
             }
 
-            pub async fn remove_pending_posts(&self, ids: &[i64]) -> Result<()> {
+            pub async fn remove_pending(&self, ids: &[i64]) -> Result<()> {
                 if ids.is_empty() {
                     return Ok(());
                 }
                 let mut w = self.begin_write().await?;
                 for id in ids {
-                    sqlx::query("DELETE FROM pending_posts WHERE id = $1")
+                    sqlx::query("DELETE FROM pending_work WHERE id = $1")
                         .bind(id)
                         .execute(&mut *w.tx)
                         .await?;
@@ -787,38 +793,43 @@ macro_rules! common_queries {
                 w.commit().await
             }
 
-            pub async fn pending_post_owners(&self) -> Result<Vec<String>> {
-                Ok(sqlx::query_scalar("SELECT DISTINCT owner FROM pending_posts ORDER BY owner")
-                    .fetch_all(&self.pool)
-                    .await?)
+            pub async fn pending_owners(&self, kind: crate::store::PendingKind) -> Result<Vec<String>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT DISTINCT owner FROM pending_work WHERE kind = $1 ORDER BY owner",
+                )
+                .bind(kind.as_str())
+                .fetch_all(&self.pool)
+                .await?)
             }
 
-            pub async fn take_over_pending_posts(
+            pub async fn take_over_pending(
                 &self,
+                kind: crate::store::PendingKind,
                 from: &str,
                 to: &str,
-            ) -> Result<Vec<crate::store::PendingPost>> {
+            ) -> Result<Vec<crate::store::Pending>> {
                 let mut w = self.begin_write().await?;
                 let rows: Vec<(i64, String)> = sqlx::query_as(
-                    "UPDATE pending_posts SET owner = $1 WHERE owner = $2 RETURNING id, body",
+                    "UPDATE pending_work SET owner = $1 WHERE kind = $2 AND owner = $3 RETURNING id, body",
                 )
                 .bind(to)
+                .bind(kind.as_str())
                 .bind(from)
                 .fetch_all(&mut *w.tx)
                 .await?;
                 w.commit().await?;
-                let mut posts = rows
+                let mut taken = rows
                     .into_iter()
                     .map(|(id, body)| {
                         let body = serde_json::from_str(&body).map_err(|source| StoreError::Corrupt {
-                            what: "pending staff post",
+                            what: kind.what(),
                             source,
                         })?;
-                        Ok(crate::store::PendingPost { id, body })
+                        Ok(crate::store::Pending { id, body })
                     })
                     .collect::<Result<Vec<_>>>()?;
-                posts.sort_by_key(|p| p.id);
-                Ok(posts)
+                taken.sort_by_key(|p| p.id);
+                Ok(taken)
             }
 
             async fn log_query(w: &mut WriteTx<$db>, record: &QueryRecord) -> Result<()> {
