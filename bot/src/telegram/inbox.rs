@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use teloxide::stop::StopToken;
 use teloxide::types::{AllowedUpdate, Update, UpdateId, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 use crate::telegram::keeper::Keeper;
@@ -36,6 +36,8 @@ use crate::telegram::keeper::Keeper;
 /// How many times an update is handed out again after its process died
 /// while handling it, before it is dropped.
 const MAX_REPLAYS: u32 = 3;
+/// Most handled updates forgotten in one commit.
+const FORGET_BATCH: usize = 256;
 
 /// What the store keeps of an update.
 #[derive(Serialize, Deserialize)]
@@ -69,24 +71,34 @@ struct Held {
     task: Option<AbortHandle>,
 }
 
+/// For the task that forgets handled updates.
+enum Forget {
+    Done(i64),
+    Flush(oneshot::Sender<()>),
+}
+
 /// The updates this process holds. Cheap to share.
 pub struct Inbox {
     keeper: Arc<Keeper>,
     held: Mutex<HashMap<UpdateId, Held>>,
     replay_tx: mpsc::UnboundedSender<(i64, Update)>,
     replay_rx: Mutex<Option<mpsc::UnboundedReceiver<(i64, Update)>>>,
-    takeover: Mutex<Option<AbortHandle>>,
+    forget_tx: mpsc::UnboundedSender<Forget>,
+    tasks: Mutex<Vec<AbortHandle>>,
 }
 
 impl Inbox {
     pub fn new(keeper: Arc<Keeper>) -> Arc<Inbox> {
         let (replay_tx, replay_rx) = mpsc::unbounded_channel();
+        let (forget_tx, forget_rx) = mpsc::unbounded_channel();
+        let forgetter = tokio::spawn(forget(keeper.clone(), forget_rx));
         Arc::new(Inbox {
             keeper,
             held: Mutex::new(HashMap::new()),
             replay_tx,
             replay_rx: Mutex::new(Some(replay_rx)),
-            takeover: Mutex::new(None),
+            forget_tx,
+            tasks: Mutex::new(vec![forgetter.abort_handle()]),
         })
     }
 
@@ -121,14 +133,10 @@ impl Inbox {
                 tokio::time::sleep(Keeper::round(takeover)).await;
             }
         });
-        if let Some(old) = self
-            .takeover
+        self.tasks
             .lock()
             .expect("inbox poisoned")
-            .replace(task.abort_handle())
-        {
-            old.abort();
-        }
+            .push(task.abort_handle());
     }
 
     async fn take_over(&self, takeover: Duration) -> anyhow::Result<()> {
@@ -238,28 +246,64 @@ impl Inbox {
             }
             Err(error) => Err(anyhow::anyhow!("handling an update panicked: {error}")),
         };
-        self.handled(update).await;
+        self.handled(update);
         result
     }
 
     /// Forgets `update`: its handling has finished (or there was none).
-    pub async fn handled(&self, update: UpdateId) {
+    /// The store forgets it a moment later, with the others finished
+    /// meanwhile, in one commit.
+    pub fn handled(&self, update: UpdateId) {
         let held = self.held.lock().expect("inbox poisoned").remove(&update);
         if let Some(Held { kept: Some(id), .. }) = held {
-            self.keeper.done(&[id]).await;
+            // Only fails once the inbox has stopped: then the update is
+            // handed out again after the restart.
+            let _ = self.forget_tx.send(Forget::Done(id));
         }
+    }
+
+    /// Waits until the store has forgotten every update handled so far
+    /// (after the last one on a clean stop), or `limit`.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let (done, wait) = oneshot::channel();
+        if self.forget_tx.send(Forget::Flush(done)).is_err() {
+            return true;
+        }
+        tokio::time::timeout(limit, wait).await.is_ok()
     }
 
     /// Stops the takeover and every handling in progress at once, leaving
     /// the updates in the store: what a crash does (for tests of recovery).
     pub fn abort(&self) {
-        if let Some(task) = self.takeover.lock().expect("inbox poisoned").take() {
+        for task in self.tasks.lock().expect("inbox poisoned").drain(..) {
             task.abort();
         }
         for held in self.held.lock().expect("inbox poisoned").values() {
             if let Some(task) = &held.task {
                 task.abort();
             }
+        }
+    }
+}
+
+/// Forgets handled updates: each as soon as it comes, or, when several
+/// came meanwhile, all of them in one commit.
+async fn forget(keeper: Arc<Keeper>, mut jobs: mpsc::UnboundedReceiver<Forget>) {
+    while let Some(first) = jobs.recv().await {
+        let (mut ids, mut flushes) = (Vec::new(), Vec::new());
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Forget::Done(id) => ids.push(id),
+                Forget::Flush(done) => flushes.push(done),
+            }
+            if ids.len() < FORGET_BATCH {
+                next = jobs.try_recv().ok();
+            }
+        }
+        keeper.done(&ids).await;
+        for done in flushes {
+            let _ = done.send(());
         }
     }
 }

@@ -185,6 +185,11 @@ impl Running {
                 "stopped with staff posts still queued: they wait in the database for the next start"
             );
         }
+        if !self.inbox.flush(FLUSH_LIMIT).await {
+            tracing::warn!(
+                "stopped before every handled update was cleared: they may be handled again"
+            );
+        }
         self.keeper.retire().await;
         Ok(())
     }
@@ -377,7 +382,7 @@ pub async fn start_with_desk(
                     update_id = update.id.0,
                     "update of a kind the bot does not handle"
                 );
-                inbox.handled(update.id).await;
+                inbox.handled(update.id);
             }
         })
         .error_handler(Arc::new(ErrorLogger));
