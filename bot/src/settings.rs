@@ -161,9 +161,10 @@ pub struct TelegramSettings {
     /// ticket are combined into one post. Nothing is dropped.
     pub staff_posts_per_window: u32,
     pub staff_window_secs: u64,
-    /// Staff posts not yet delivered are kept in the database. Posts of a
-    /// process that has been silent this long (crashed, or stopped with
-    /// posts still queued) are taken over and delivered by a running one.
+    /// Updates not yet handled and staff posts not yet delivered are kept
+    /// in the database. Those of a process that has been silent this long
+    /// (crashed, or stopped with posts still queued) are taken over by a
+    /// running one: the updates handled, the posts delivered.
     pub outbox_takeover_secs: u64,
     /// Per-user flood limit: more than `flood_messages` messages within
     /// `flood_window_secs` and the bot says once that it pauses, then
