@@ -259,6 +259,9 @@ struct Ranking {
     scored: Vec<Scored>,
     known_words: usize,
     unknown_share: f32,
+    /// The query was embedded in the Chinese meaning space (it has Chinese
+    /// in it): the confidence model weighs its evidence as Chinese.
+    chinese: bool,
 }
 
 impl Ranking {
@@ -588,7 +591,7 @@ impl Matcher {
             .enumerate()
             .map(|(i, s)| Candidate {
                 entry_id: self.entries[s.entry as usize].id.clone(),
-                confidence: self.confidence.apply(&ranking.features(i)),
+                confidence: self.confidence.apply(&ranking.features(i), ranking.chinese),
             })
             .collect();
         candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -655,6 +658,7 @@ impl Matcher {
             scored: Vec::new(),
             known_words: query.known_words,
             unknown_share: query.unknown_share,
+            chinese: matches!(meaning, Some((Space::Chinese, _))),
         };
         if (query.ids.is_empty() && meaning.is_none()) || query.bm_total <= 0.0 {
             return ranking;
@@ -1016,6 +1020,7 @@ impl Matcher {
                 for (i, s) in top.iter().enumerate() {
                     samples.push(Sample {
                         features: ranking.features(i),
+                        chinese: ranking.chinese,
                         correct: s.entry == own,
                         weight,
                     });
