@@ -26,7 +26,7 @@ use futures::{Stream, StreamExt};
 use handoff::PendingKind;
 use serde::{Deserialize, Serialize};
 use teloxide::stop::StopToken;
-use teloxide::types::{AllowedUpdate, Update, UpdateId, UpdateKind};
+use teloxide::types::{AllowedUpdate, Update, UpdateId};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
@@ -50,10 +50,11 @@ struct KeptUpdate {
 
 /// An update read back from the store. teloxide reads an update right
 /// from text only: read from a `serde_json::Value`, every update comes out
-/// as `UpdateKind::Error`, so the value is turned back into text first.
+/// as `UpdateKind::Error`, so the value is turned back into text first. An
+/// update teloxide still cannot read is an error, not an update to handle.
 mod as_telegram_sent_it {
     use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
-    use teloxide::types::Update;
+    use teloxide::types::{Update, UpdateKind};
 
     pub fn serialize<S: Serializer>(update: &Update, s: S) -> Result<S::Ok, S::Error> {
         update.serialize(s)
@@ -61,7 +62,11 @@ mod as_telegram_sent_it {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Update, D::Error> {
         let json = serde_json::Value::deserialize(d)?;
-        serde_json::from_str(&json.to_string()).map_err(D::Error::custom)
+        let update: Update = serde_json::from_str(&json.to_string()).map_err(D::Error::custom)?;
+        if matches!(update.kind, UpdateKind::Error(_)) {
+            return Err(D::Error::custom("teloxide cannot read this update"));
+        }
+        Ok(update)
     }
 }
 
@@ -140,23 +145,10 @@ impl Inbox {
     }
 
     async fn take_over(&self, takeover: Duration) -> anyhow::Result<()> {
-        for pending in self.keeper.take_over(PendingKind::Update, takeover).await? {
-            let kept = match serde_json::from_value::<KeptUpdate>(pending.body) {
-                Ok(kept) if !matches!(kept.update.kind, UpdateKind::Error(_)) => kept,
-                Ok(_) => {
-                    tracing::error!(id = pending.id, "unreadable pending update dropped");
-                    self.keeper.done(&[pending.id]).await;
-                    continue;
-                }
-                Err(error) => {
-                    tracing::error!(
-                        id = pending.id,
-                        "unreadable pending update dropped: {error}"
-                    );
-                    self.keeper.done(&[pending.id]).await;
-                    continue;
-                }
-            };
+        let taken = self
+            .keeper
+            .take_over::<KeptUpdate>(PendingKind::Update, takeover);
+        for (old, kept) in taken.await? {
             let update_id = kept.update.id.0;
             if kept.replays >= MAX_REPLAYS {
                 tracing::error!(
@@ -164,7 +156,7 @@ impl Inbox {
                     replays = kept.replays,
                     "an update whose handling never finished was dropped"
                 );
-                self.keeper.done(&[pending.id]).await;
+                self.keeper.done(&[old]).await;
                 continue;
             }
             // Counted before it is handed out: kept anew, then the old row
@@ -174,7 +166,7 @@ impl Inbox {
                 replays: kept.replays + 1,
             };
             let id = self.keeper.keep(PendingKind::Update, &again).await?;
-            self.keeper.done(&[pending.id]).await;
+            self.keeper.done(&[old]).await;
             tracing::info!(update_id, "an update in hand at a crash is handled again");
             if self.replay_tx.send((id, again.update)).is_err() {
                 // Not listening any more: it waits in the store for the next start.
@@ -377,6 +369,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use teloxide::types::UpdateKind;
 
     /// An update as Telegram sends it, parsed the way teloxide parses it.
     fn received(json: serde_json::Value) -> Update {
@@ -419,5 +412,16 @@ mod tests {
             assert_eq!(&back.update, update);
             assert_eq!(back.replays, 1);
         }
+    }
+
+    /// What teloxide cannot read back is refused, so it is dropped and
+    /// logged instead of reaching the dispatcher as an unreadable update.
+    #[test]
+    fn a_kept_update_teloxide_cannot_read_is_refused() {
+        let kept = serde_json::json!({
+            "update": { "update_id": 1003, "something_new": { "id": 1 } },
+            "replays": 0
+        });
+        assert!(serde_json::from_value::<KeptUpdate>(kept).is_err());
     }
 }

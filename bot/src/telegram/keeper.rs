@@ -9,24 +9,27 @@
 //! next one started included; a clean stop marks the process gone at once.
 //! Work done just before a crash may be done again: twice, never lost.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use handoff::{Pending, PendingKind, Store};
+use handoff::{PendingKind, Store};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::task::AbortHandle;
 
 /// The store, who this process is, and its heartbeat.
 pub struct Keeper {
     store: Store,
     owner: String,
-    heartbeat: std::sync::Mutex<Option<AbortHandle>>,
+    heartbeat: Mutex<Option<AbortHandle>>,
 }
 
 impl Keeper {
-    /// A keeper with a fresh owner name (host, process id, start time).
-    pub fn new(store: Store) -> Keeper {
-        Keeper {
+    /// A keeper with a fresh owner name (host, process id, start time),
+    /// writing this process's heartbeat every round of `takeover`.
+    pub fn start(store: Store, takeover: Duration) -> Arc<Keeper> {
+        let keeper = Arc::new(Keeper {
             store,
             owner: format!(
                 "{}-{}-{:x}",
@@ -34,28 +37,17 @@ impl Keeper {
                 std::process::id(),
                 chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
             ),
-            heartbeat: std::sync::Mutex::new(None),
-        }
-    }
-
-    /// Starts writing this process's heartbeat every third of `takeover`.
-    pub fn start_heartbeat(self: &std::sync::Arc<Self>, takeover: Duration) {
-        let every = Self::round(takeover);
-        let keeper = self.clone();
+            heartbeat: Mutex::new(None),
+        });
+        let beating = keeper.clone();
         let task = tokio::spawn(async move {
             loop {
-                keeper.beat(chrono::Utc::now().timestamp()).await;
-                tokio::time::sleep(every).await;
+                beating.beat(chrono::Utc::now().timestamp()).await;
+                tokio::time::sleep(Self::round(takeover)).await;
             }
         });
-        let old = self
-            .heartbeat
-            .lock()
-            .expect("heartbeat poisoned")
-            .replace(task.abort_handle());
-        if let Some(old) = old {
-            old.abort();
-        }
+        *keeper.heartbeat.lock().expect("heartbeat poisoned") = Some(task.abort_handle());
+        keeper
     }
 
     /// How often heartbeats are written and silent processes looked for.
@@ -78,12 +70,13 @@ impl Keeper {
     }
 
     /// The work of `kind` held by processes silent for longer than
-    /// `takeover`, now held by this one, oldest first.
-    pub async fn take_over(
+    /// `takeover`, now held by this one, oldest first, each with its id.
+    /// Work that no longer reads as a `T` is logged, forgotten and left out.
+    pub async fn take_over<T: DeserializeOwned>(
         &self,
         kind: PendingKind,
         takeover: Duration,
-    ) -> anyhow::Result<Vec<Pending>> {
+    ) -> anyhow::Result<Vec<(i64, T)>> {
         let now = chrono::Utc::now().timestamp();
         let mut taken = Vec::new();
         for owner in self.store.pending_owners(kind).await? {
@@ -111,7 +104,15 @@ impl Keeper {
                     "work of a silent process taken over"
                 );
             }
-            taken.extend(work);
+            for pending in work {
+                match serde_json::from_value::<T>(pending.body) {
+                    Ok(body) => taken.push((pending.id, body)),
+                    Err(error) => {
+                        tracing::error!(id = pending.id, kind = ?kind, "unreadable work dropped: {error}");
+                        self.done(&[pending.id]).await;
+                    }
+                }
+            }
         }
         Ok(taken)
     }

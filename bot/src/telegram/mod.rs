@@ -207,50 +207,45 @@ impl Running {
     }
 }
 
-/// Routing: one endpoint per kind of update. Each runs through the inbox
-/// (see [`Inbox::handle`]), which forgets the update once handled.
+/// Routing: one endpoint per kind of update.
 fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(
-            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, message: Message| async move {
-                inbox
-                    .handle(update.id, async move { shell.on_message(message).await })
-                    .await
-            },
-        ))
-        .branch(Update::filter_edited_message().endpoint(
-            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, message: Message| async move {
-                inbox
-                    .handle(update.id, async move {
-                        shell.on_edited_message(message).await
-                    })
-                    .await
-            },
-        ))
-        .branch(Update::filter_channel_post().endpoint(
-            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, message: Message| async move {
-                inbox
-                    .handle(update.id, async move { shell.on_channel_post(message).await })
-                    .await
-            },
-        ))
-        .branch(Update::filter_callback_query().endpoint(
-            |shell: Arc<Shell>, inbox: Arc<Inbox>, update: Update, query: CallbackQuery| async move {
-                inbox
-                    .handle(update.id, async move { shell.on_callback(query).await })
-                    .await
-            },
-        ))
-        .branch(Update::filter_my_chat_member().endpoint(
-            |shell: Arc<Shell>,
-             inbox: Arc<Inbox>,
-             update: Update,
-             member: ChatMemberUpdated| async move {
-                inbox
-                    .handle(update.id, async move { shell.on_membership(member).await })
-                    .await
-            },
-        ))
+        .branch(Update::filter_message().endpoint(through_inbox(
+            |shell, message: Message| async move { shell.on_message(message).await },
+        )))
+        .branch(Update::filter_edited_message().endpoint(through_inbox(
+            |shell, message: Message| async move { shell.on_edited_message(message).await },
+        )))
+        .branch(Update::filter_channel_post().endpoint(through_inbox(
+            |shell, message: Message| async move { shell.on_channel_post(message).await },
+        )))
+        .branch(Update::filter_callback_query().endpoint(through_inbox(
+            |shell, query: CallbackQuery| async move { shell.on_callback(query).await },
+        )))
+        .branch(Update::filter_my_chat_member().endpoint(through_inbox(
+            |shell, member: ChatMemberUpdated| async move { shell.on_membership(member).await },
+        )))
+}
+
+/// An endpoint that runs `on` with what the filter picked out of the
+/// update, through the inbox (see [`Inbox::handle`]), which forgets the
+/// update once handled.
+fn through_inbox<T, F, Fut>(
+    on: F,
+) -> impl Fn(Arc<Shell>, Arc<Inbox>, Update, T) -> futures::future::BoxFuture<'static, Result<()>>
++ Clone
++ Send
++ Sync
++ 'static
+where
+    T: Send + 'static,
+    F: Fn(Arc<Shell>, T) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send + 'static,
+{
+    move |shell, inbox, update, picked| {
+        let handling = on(shell, picked);
+        Box::pin(async move { inbox.handle(update.id, handling).await })
+    }
 }
 
 /// Command menus: users' in Chinese and English (and English for every
@@ -337,8 +332,7 @@ pub async fn start_with_desk(
         window: Duration::from_secs(telegram.staff_window_secs.max(1)),
     });
     let takeover = Duration::from_secs(telegram.outbox_takeover_secs.max(1));
-    let keeper = Arc::new(Keeper::new(desk.store().clone()));
-    keeper.start_heartbeat(takeover);
+    let keeper = Keeper::start(desk.store().clone(), takeover);
     let outbox = Outbox::spawn(
         courier.clone(),
         topics.clone(),

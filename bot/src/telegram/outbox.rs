@@ -184,22 +184,11 @@ async fn take_over(keeper: Arc<Keeper>, tx: mpsc::WeakUnboundedSender<Job>, take
         match keeper.take_over(PendingKind::StaffPost, takeover).await {
             Ok(posts) => {
                 let Some(tx) = tx.upgrade() else { return };
-                for pending in posts {
-                    match serde_json::from_value::<StaffPost>(pending.body) {
-                        Ok(post) => {
-                            let _ = tx.send(Job::Post(Queued {
-                                ids: vec![pending.id],
-                                post,
-                            }));
-                        }
-                        Err(error) => {
-                            tracing::error!(
-                                id = pending.id,
-                                "unreadable pending staff post dropped: {error}"
-                            );
-                            keeper.done(&[pending.id]).await;
-                        }
-                    }
+                for (id, post) in posts {
+                    let _ = tx.send(Job::Post(Queued {
+                        ids: vec![id],
+                        post,
+                    }));
                 }
             }
             Err(error) => tracing::warn!("taking over pending staff posts failed: {error:#}"),
