@@ -25,7 +25,7 @@
 
 /// How many features of a candidate the confidence model reads (see
 /// `index.rs`).
-pub(crate) const FEATURES: usize = 10;
+pub(crate) const FEATURES: usize = 17;
 /// The model's inputs: the features, a Chinese-query bias, and the features
 /// again for Chinese queries (zero for others).
 const INPUTS: usize = 2 * FEATURES + 1;
@@ -39,6 +39,9 @@ pub(crate) struct Sample {
     pub chinese: bool,
     pub correct: bool,
     pub weight: f32,
+    /// Which question asked back it comes from: cross-validation keeps a
+    /// question's samples together.
+    pub group: u32,
 }
 
 /// The model's inputs for a candidate's features.
@@ -65,8 +68,20 @@ pub(crate) struct ConfidenceModel {
 /// Features that are evidence for the candidate (see `Ranking::features`
 /// in `index.rs`): their weights may not be negative.
 const MONOTONE: [bool; FEATURES] = [
-    true, true, true, true, false, false, true, false, true, true,
+    true, true, true, true, false, false, true, false, true, true, false, true, true, true, true,
+    true, true,
 ];
+
+/// The first features (up to the meaning lead) make the basic model; the
+/// rest (how much of the query the entry leaves unexplained, closeness
+/// against the entry's own spread, the meaning centroid) need enough
+/// questions to learn from, so they are used only where cross-validation
+/// shows that they help.
+const BASIC: usize = 10;
+/// Folds of that cross-validation, and the fewest questions asked back for
+/// it to choose anything but the basic model.
+const FOLDS: u32 = 2;
+const MIN_GROUPS_FOR_SELECTION: u32 = 40;
 
 /// L2 penalty: keeps a tiny FAQ's model close to "confidence = raw score".
 const RIDGE: f64 = 1.0;
@@ -88,16 +103,71 @@ impl ConfidenceModel {
         }
     }
 
-    /// Fits by Newton's method with a ridge penalty (bias not penalised).
+    /// Fits the confidence model: the basic features alone, or all of
+    /// them when cross-validation says the extra ones predict questions it
+    /// did not see better (see `BASIC`).
     pub fn fit(samples: &[Sample]) -> Self {
         let samples: Vec<(&Sample, [f32; INPUTS])> = samples
             .iter()
             .filter(|s| s.weight > 0.0 && s.features.iter().all(|f| f.is_finite()))
             .map(|s| (s, inputs(&s.features, s.chinese)))
             .collect();
+        let basic: [bool; FEATURES] = std::array::from_fn(|k| k < BASIC);
+        let all = [true; FEATURES];
+        let used = if Self::held_out_loss(&samples, &all) < Self::held_out_loss(&samples, &basic) {
+            all
+        } else {
+            basic
+        };
+        Self::fit_with(&samples, &used).unwrap_or_else(Self::untrained)
+    }
+
+    /// Weighted log-loss of models with the `used` features on samples
+    /// they were not fitted on (`FOLDS`-fold, by question); infinite when
+    /// there are too few questions to tell.
+    fn held_out_loss(samples: &[(&Sample, [f32; INPUTS])], used: &[bool; FEATURES]) -> f64 {
+        let groups = samples
+            .iter()
+            .map(|(s, _)| s.group)
+            .max()
+            .map_or(0, |g| g + 1);
+        if groups < MIN_GROUPS_FOR_SELECTION {
+            return f64::INFINITY;
+        }
+        let fold_loss = |fold: u32| {
+            let (test, train): (Vec<_>, Vec<_>) = samples
+                .iter()
+                .copied()
+                .partition(|(s, _)| s.group % FOLDS == fold);
+            let Some(model) = Self::fit_with(&train, used) else {
+                return f64::INFINITY;
+            };
+            test.iter()
+                .map(|(s, x)| {
+                    let p = f64::from(model.probability(x)).clamp(1e-6, 1.0 - 1e-6);
+                    let y = if s.correct { p } else { 1.0 - p };
+                    -f64::from(s.weight) * y.ln()
+                })
+                .sum::<f64>()
+        };
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..FOLDS)
+                .map(|fold| scope.spawn(move || fold_loss(fold)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(f64::INFINITY))
+                .sum()
+        })
+    }
+
+    /// Fits by Newton's method with a ridge penalty (bias not penalised),
+    /// reading only the `used` features; none when the samples cannot
+    /// train a model (too few, or all of one label).
+    fn fit_with(samples: &[(&Sample, [f32; INPUTS])], used: &[bool; FEATURES]) -> Option<Self> {
         let positives = samples.iter().filter(|(s, _)| s.correct).count();
         if samples.len() < 4 || positives == 0 || positives == samples.len() {
-            return Self::untrained();
+            return None;
         }
         let total: f64 = samples.iter().map(|(s, _)| f64::from(s.weight)).sum();
         let mut mean = [0.0f32; INPUTS];
@@ -132,10 +202,18 @@ impl ConfidenceModel {
         // closer to an entry than anything calibration saw gets more
         // confidence, not less. For a Chinese query the feature's weight
         // is its own plus its Chinese copy's (per unit of the feature): if
-        // that sum is negative, the copy is pinned.
+        // that sum is negative, the copy is pinned. Features not `used`
+        // are pinned from the start.
         let slope = |w: &[f64; INPUTS + 1], k: usize| f64::from(scale[k]).recip() * w[k];
-        let mut pinned = [false; INPUTS];
-        let mut w = newton(&rows, &pinned);
+        // An input that never varies (the Chinese ones in an English FAQ)
+        // has nothing to learn.
+        let mut pinned: [bool; INPUTS] =
+            std::array::from_fn(|k| scale[k] == 1.0 && rows.iter().all(|r| r.0[k] == rows[0].0[k]));
+        for k in (0..FEATURES).filter(|&k| !used[k]) {
+            pinned[k] = true;
+            pinned[CHINESE + 1 + k] = true;
+        }
+        let mut w = newton(&rows, &pinned, &[0.0; INPUTS + 1]);
         loop {
             let negative = (0..FEATURES)
                 .filter(|&k| MONOTONE[k])
@@ -147,22 +225,25 @@ impl ConfidenceModel {
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             let Some((input, _)) = negative else { break };
             pinned[input] = true;
-            w = newton(&rows, &pinned);
+            w = newton(&rows, &pinned, &w);
         }
         if w.iter().any(|v| !v.is_finite()) {
-            return Self::untrained();
+            return None;
         }
-        ConfidenceModel {
+        Some(ConfidenceModel {
             mean,
             scale,
             weights: w,
-        }
+        })
     }
 
     /// The probability that the candidate with these features, for a
     /// query in Chinese or not, is right.
     pub fn apply(&self, features: &[f32; FEATURES], chinese: bool) -> f32 {
-        let x = inputs(features, chinese);
+        self.probability(&inputs(features, chinese))
+    }
+
+    fn probability(&self, x: &[f32; INPUTS]) -> f32 {
         let mut z = self.weights[INPUTS];
         for k in 0..INPUTS {
             z += self.weights[k] * f64::from((x[k] - self.mean[k]) / self.scale[k]);
@@ -177,71 +258,91 @@ impl ConfidenceModel {
 }
 
 /// Logistic regression by Newton's method with a ridge penalty (bias not
-/// penalised); `pinned` weights stay zero.
-fn newton(rows: &[([f64; INPUTS + 1], f64, f64)], pinned: &[bool; INPUTS]) -> [f64; INPUTS + 1] {
-    let n = INPUTS + 1;
-    let mut w = [0.0f64; INPUTS + 1];
+/// penalised); `pinned` weights stay zero, the others start from `start`.
+/// Works on the free inputs only, and fills half of the (symmetric)
+/// Hessian.
+fn newton(
+    rows: &[([f64; INPUTS + 1], f64, f64)],
+    pinned: &[bool; INPUTS],
+    start: &[f64; INPUTS + 1],
+) -> [f64; INPUTS + 1] {
+    // The free inputs, then the bias.
+    let free: Vec<usize> = (0..INPUTS)
+        .filter(|&k| !pinned[k])
+        .chain([INPUTS])
+        .collect();
+    let n = free.len();
+    let mut w: Vec<f64> = free.iter().map(|&k| start[k]).collect();
+    let mut x = vec![0.0f64; n];
     for _ in 0..50 {
-        let mut gradient = [0.0f64; INPUTS + 1];
-        let mut hessian = [[0.0f64; INPUTS + 1]; INPUTS + 1];
-        for (x, y, weight) in rows {
-            let z: f64 = (0..n).map(|k| w[k] * x[k]).sum();
+        let mut gradient = vec![0.0f64; n];
+        let mut hessian = vec![vec![0.0f64; n]; n];
+        for (row, y, weight) in rows {
+            for (slot, &k) in x.iter_mut().zip(&free) {
+                *slot = row[k];
+            }
+            let z: f64 = w.iter().zip(&x).map(|(w, x)| w * x).sum();
             let p = 1.0 / (1.0 + (-z).exp());
+            let g = weight * (p - y);
+            let h = weight * p * (1.0 - p);
             for a in 0..n {
-                gradient[a] += weight * (p - y) * x[a];
-                for b in 0..n {
-                    hessian[a][b] += weight * p * (1.0 - p) * x[a] * x[b];
+                gradient[a] += g * x[a];
+                let hx = h * x[a];
+                for b in a..n {
+                    hessian[a][b] += hx * x[b];
                 }
             }
         }
-        for k in 0..INPUTS {
-            gradient[k] += RIDGE * w[k];
-            hessian[k][k] += RIDGE;
-            if pinned[k] {
-                gradient[k] = 0.0;
-                for j in 0..n {
-                    hessian[k][j] = 0.0;
-                    hessian[j][k] = 0.0;
-                }
-                hessian[k][k] = 1.0;
+        for a in 0..n {
+            for b in 0..a {
+                hessian[a][b] = hessian[b][a];
             }
         }
-        hessian[INPUTS][INPUTS] += 1e-9;
+        for a in 0..n - 1 {
+            gradient[a] += RIDGE * w[a];
+            hessian[a][a] += RIDGE;
+        }
+        hessian[n - 1][n - 1] += 1e-9;
         let Some(step) = solve(hessian, gradient) else {
             break;
         };
         let mut change = 0.0f64;
-        for k in 0..n {
-            w[k] -= step[k];
-            change = change.max(step[k].abs());
+        for a in 0..n {
+            w[a] -= step[a];
+            change = change.max(step[a].abs());
         }
         if change < 1e-7 {
             break;
         }
     }
-    w
+    let mut out = [0.0f64; INPUTS + 1];
+    for (&k, &v) in free.iter().zip(&w) {
+        out[k] = v;
+    }
+    out
 }
 
 /// Solves `a x = b` by Gaussian elimination with partial pivoting.
-fn solve<const N: usize>(mut a: [[f64; N]; N], mut b: [f64; N]) -> Option<[f64; N]> {
-    for col in 0..N {
-        let pivot = (col..N).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
         if a[pivot][col].abs() < 1e-12 {
             return None;
         }
         a.swap(col, pivot);
         b.swap(col, pivot);
-        for row in col + 1..N {
+        for row in col + 1..n {
             let f = a[row][col] / a[col][col];
-            for k in col..N {
+            for k in col..n {
                 a[row][k] -= f * a[col][k];
             }
             b[row] -= f * b[col];
         }
     }
-    let mut x = [0.0; N];
-    for row in (0..N).rev() {
-        let s: f64 = (row + 1..N).map(|k| a[row][k] * x[k]).sum();
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
         x[row] = (b[row] - s) / a[row][row];
     }
     Some(x)
@@ -259,6 +360,7 @@ mod tests {
             chinese: false,
             correct,
             weight: 1.0,
+            group: 0,
         }
     }
 
@@ -349,5 +451,74 @@ mod tests {
             assert!(y >= last - 1e-6, "{i}: {y} after {last}");
             last = y;
         }
+    }
+
+    /// Samples of `questions` questions asked back, four candidates each:
+    /// the basic score is a noisy hint, an extended feature (the meaning
+    /// centroid, 15) is either what decides or a coincidence of these
+    /// samples.
+    fn extended_samples(questions: u32, extended_decides: bool) -> Vec<Sample> {
+        let mut samples = Vec::new();
+        for q in 0..questions {
+            for c in 0..4u32 {
+                let correct = c == 0;
+                let noise = ((q * 31 + c * 17) % 10) as f32 / 10.0;
+                let mut features = [0.0; FEATURES];
+                // Right more often than not, far from always.
+                features[0] = if (q + c) % 3 == 0 { 1.0 - noise } else { noise };
+                features[15] = if extended_decides {
+                    if correct {
+                        0.6 + noise / 4.0
+                    } else {
+                        0.3 - noise / 4.0
+                    }
+                } else {
+                    // Says "right" for half the questions and, more weakly,
+                    // "wrong" for the other half: it fits the samples
+                    // taken together, and predicts neither half from the
+                    // other.
+                    let (right, wrong) = if q % 2 == 0 { (0.7, 0.3) } else { (0.4, 0.6) };
+                    if correct { right } else { wrong }
+                };
+                samples.push(Sample {
+                    features,
+                    chinese: false,
+                    correct,
+                    weight: 1.0,
+                    group: q,
+                });
+            }
+        }
+        samples
+    }
+
+    /// How much the extended feature moves the confidence of a candidate.
+    fn extended_effect(model: &ConfidenceModel) -> f32 {
+        let mut low = [0.0; FEATURES];
+        low[0] = 0.5;
+        let mut high = low;
+        low[15] = 0.2;
+        high[15] = 0.7;
+        model.apply(&high, false) - model.apply(&low, false)
+    }
+
+    #[test]
+    fn extra_evidence_is_used_where_it_predicts_unseen_questions() {
+        let model = ConfidenceModel::fit(&extended_samples(200, true));
+        assert!(extended_effect(&model) > 0.5, "{}", extended_effect(&model));
+    }
+
+    #[test]
+    fn extra_evidence_that_only_fits_the_samples_is_left_out() {
+        let model = ConfidenceModel::fit(&extended_samples(200, false));
+        assert_eq!(extended_effect(&model), 0.0);
+    }
+
+    /// A FAQ of a few questions has too little to tell whether the extra
+    /// evidence helps: the basic model, even where it would have.
+    #[test]
+    fn a_small_faq_keeps_the_basic_model() {
+        let model = ConfidenceModel::fit(&extended_samples(MIN_GROUPS_FOR_SELECTION - 1, true));
+        assert_eq!(extended_effect(&model), 0.0);
     }
 }

@@ -53,6 +53,7 @@ use std::cell::RefCell;
 
 use crate::analyze::{Analyzer, Terms};
 use crate::calibrate::{ConfidenceModel, FEATURES, Sample};
+use crate::closeness::{self, Nearest};
 use crate::correct::Speller;
 use crate::faq::Faq;
 use crate::fxmap::{FxMap, term_key};
@@ -101,6 +102,13 @@ const MEANING_SCAN: usize = 3_000;
 const MEANING_CANDIDATES: usize = 6;
 /// How many leading entries get the character similarity re-rank.
 const TYPO_RERANK: usize = 5;
+/// Share of the entry's meaning centroid (the mean of its questions'
+/// meaning vectors) in the meaning cosine that ranks it; the rest is the
+/// cosine to its closest question.
+const MEANING_CENTROID_SHARE: f32 = 0.3;
+/// How many other texts of its entry a text is compared with to find its
+/// closest (bounds the build on entries with very many questions).
+const CLOSENESS_PEERS: usize = 64;
 /// How far character similarity pulls the score towards itself.
 const TYPO_SHARE: f32 = 0.15;
 
@@ -131,6 +139,10 @@ struct Doc {
     vector: Vec<(u32, f32)>,
     /// Space and row of its meaning vector in `Matcher::meanings`.
     meaning: Option<(Space, u32)>,
+    /// Its closest other texts of the entry, by TF-IDF cosine and by
+    /// meaning (in its own space).
+    near: Nearest,
+    near_meaning: Nearest,
 }
 
 struct EntryInfo {
@@ -138,6 +150,14 @@ struct EntryInfo {
     docs: Vec<u32>,
     /// Normalised sum of the question vectors.
     centroid: Vec<(u32, f32)>,
+    /// How close its texts are to each other (see `closeness.rs`): by
+    /// TF-IDF cosine, and by meaning per space.
+    typical: f32,
+    typical_meaning: [f32; 2],
+    /// Per meaning space: the sum of its texts' meaning vectors (empty
+    /// when it has none there) and that sum's length.
+    meaning_sum: [Vec<f32>; 2],
+    meaning_norm: [f32; 2],
 }
 
 /// A FAQ text after analysis, before indexing.
@@ -252,6 +272,17 @@ struct Scored {
     /// Cosine of meaning with the entry's closest question, when both the
     /// query and the entry have meaning vectors.
     meaning: Option<f32>,
+    /// Cosine of meaning with the entry's meaning centroid.
+    meaning_centroid: Option<f32>,
+    /// Share of the query's known words that no text of the entry uses.
+    unexplained: f32,
+    /// How close the entry's texts are to each other (see `closeness.rs`),
+    /// by TF-IDF cosine and by meaning: on average, and for the closest
+    /// question (by each).
+    typical: f32,
+    typical_meaning: f32,
+    local: f32,
+    local_meaning: f32,
 }
 
 /// The ranked entries of one query.
@@ -280,6 +311,7 @@ impl Ranking {
         let meaning = s.meaning.unwrap_or(0.0);
         let other_meaning = others().filter_map(|o| o.meaning).fold(-1.0f32, f32::max);
         let has_meaning = if s.meaning.is_some() { 1.0 } else { 0.0 };
+        let other_centroid = others().filter_map(|o| o.meaning_centroid).reduce(f32::max);
         [
             s.score,
             s.cos_best,
@@ -295,6 +327,17 @@ impl Ranking {
                 meaning - other_meaning
             } else {
                 0.0
+            },
+            s.unexplained,
+            // The query's closeness against the entry's own spread.
+            s.cos_best - s.typical,
+            s.cos_best - s.local,
+            s.meaning.map_or(0.0, |m| m - s.typical_meaning),
+            s.meaning.map_or(0.0, |m| m - s.local_meaning),
+            s.meaning_centroid.unwrap_or(0.0),
+            match (s.meaning_centroid, other_centroid) {
+                (Some(m), Some(other)) => m - other,
+                _ => 0.0,
             },
         ]
     }
@@ -463,6 +506,10 @@ impl Matcher {
                 id: e.id.clone(),
                 docs: Vec::new(),
                 centroid: Vec::new(),
+                typical: 0.0,
+                typical_meaning: [0.0; 2],
+                meaning_sum: [Vec::new(), Vec::new()],
+                meaning_norm: [0.0; 2],
             })
             .collect();
         // Meaning vectors, centred on their space's mean.
@@ -508,11 +555,14 @@ impl Matcher {
                 bm25,
                 vector,
                 meaning,
+                near: Nearest::default(),
+                near_meaning: Nearest::default(),
             });
         }
         for info in &mut entries {
             info.centroid = centroid(&docs, &info.docs, &[]);
         }
+        measure_closeness(&mut docs, &mut entries, &meanings);
 
         // Postings, by counting.
         let mut offsets = vec![0u32; term_kind.len() + 1];
@@ -675,11 +725,17 @@ impl Matcher {
                 .into_iter()
                 .map(|e| {
                     let info = &self.entries[e as usize];
+                    // What calibration hides of this entry (a whole hidden
+                    // entry is never a candidate).
+                    let hidden: &[u32] = match held_out {
+                        HeldOut::Docs(owner, hidden) if owner == e => hidden,
+                        _ => &[],
+                    };
                     term_best.fill(0.0);
                     let (mut cos_best, mut closest) = (0.0f32, u32::MAX);
-                    let mut meaning_best: Option<f32> = None;
+                    let mut meaning_best: Option<(f32, u32)> = None;
                     for &d in &info.docs {
-                        if held_out.hides(d, e) {
+                        if hidden.contains(&d) {
                             continue;
                         }
                         let doc = &self.docs[d as usize];
@@ -690,7 +746,9 @@ impl Matcher {
                                 Some(doc_meaning) => doc_meaning[d as usize],
                                 None => semantic::cosine(q, self.meaning_row(space, row)),
                             };
-                            meaning_best = Some(meaning_best.map_or(cos, |b: f32| b.max(cos)));
+                            if meaning_best.is_none_or(|(best, _)| cos > best) {
+                                meaning_best = Some((cos, d));
+                            }
                         }
                         record_terms(lookup, &doc.bm25, &mut term_best);
                         let cos = query_dot(lookup, &doc.vector);
@@ -704,13 +762,13 @@ impl Matcher {
                         .zip(&query.bm)
                         .map(|(tf, w)| tf.min(1.0) * w)
                         .sum();
+                    let unexplained = unexplained_share(&query, &term_best, &self.term_kind);
                     let own_centroid;
-                    let centroid_vector = match held_out {
-                        HeldOut::Docs(owner, hidden) if owner == e => {
-                            own_centroid = centroid(&self.docs, &info.docs, hidden);
-                            &own_centroid
-                        }
-                        _ => &info.centroid,
+                    let centroid_vector = if hidden.is_empty() {
+                        &info.centroid
+                    } else {
+                        own_centroid = centroid(&self.docs, &info.docs, hidden);
+                        &own_centroid
                     };
                     let cos_best = cos_best / query.norm;
                     let cos_centroid = if centroid_vector.len() > 8 * query.vector.len() {
@@ -720,18 +778,60 @@ impl Matcher {
                         query_dot(lookup, centroid_vector)
                     } / query.norm;
                     let lexical = (share * cos_best + (1.0 - share) * cos_centroid).clamp(0.0, 1.0);
-                    let score = match meaning_best {
-                        Some(m) => lexical + MEANING_SHARE * (m.max(0.0) - lexical),
-                        None => lexical,
+                    let meaning_centroid =
+                        meaning.and_then(|(space, q)| self.meaning_centroid_cosine(e, space, q, hidden));
+                    let score = match (meaning_best, meaning_centroid) {
+                        (Some((m, _)), c) => {
+                            let m = match c {
+                                Some(c) => m + MEANING_CENTROID_SHARE * (c - m),
+                                None => m,
+                            };
+                            lexical + MEANING_SHARE * (m.max(0.0) - lexical)
+                        }
+                        (None, _) => lexical,
+                    };
+                    let typical = if hidden.is_empty() {
+                        info.typical
+                    } else {
+                        closeness::typical(info.docs.iter().map(|&d| (d, &self.docs[d as usize].near)), hidden)
+                    };
+                    let local = self
+                        .docs
+                        .get(closest as usize)
+                        .and_then(|doc| doc.near.closest(hidden))
+                        .unwrap_or(0.0);
+                    let (typical_meaning, local_meaning) = match (meaning, meaning_best) {
+                        (Some((space, _)), Some((_, d))) => {
+                            let typical = if hidden.is_empty() {
+                                info.typical_meaning[space as usize]
+                            } else {
+                                closeness::typical(
+                                    info.docs
+                                        .iter()
+                                        .filter(|&&t| matches!(self.docs[t as usize].meaning, Some((s, _)) if s == space))
+                                        .map(|&t| (t, &self.docs[t as usize].near_meaning)),
+                                    hidden,
+                                )
+                            };
+                            let local = self.docs[d as usize].near_meaning.closest(hidden).unwrap_or(0.0);
+                            (typical, local)
+                        }
+                        _ => (0.0, 0.0),
                     };
                     Scored {
                         entry: e,
                         score,
-                        meaning: meaning_best,
+                        meaning: meaning_best.map(|(m, _)| m),
+                        meaning_centroid,
                         bm_entry: bm_entry / query.bm_total,
                         cos_best,
                         cos_centroid,
                         closest,
+                        unexplained,
+                        typical,
+                        typical_meaning,
+                        local,
+                        local_meaning,
                     }
                 })
                 .collect()
@@ -870,6 +970,45 @@ impl Matcher {
         )
     }
 
+    /// Cosine of the query's meaning with the mean of entry `e`'s meaning
+    /// vectors in `space`, leaving `hidden` texts out; none when the entry
+    /// has no (other) text there.
+    fn meaning_centroid_cosine(
+        &self,
+        e: u32,
+        space: Space,
+        query: &[f32],
+        hidden: &[u32],
+    ) -> Option<f32> {
+        let info = &self.entries[e as usize];
+        let sum = &info.meaning_sum[space as usize];
+        if sum.is_empty() {
+            return None;
+        }
+        let hidden_rows: Vec<&[f32]> = hidden
+            .iter()
+            .filter_map(|&h| match self.docs[h as usize].meaning {
+                Some((s, row)) if s == space => Some(self.meaning_row(s, row)),
+                _ => None,
+            })
+            .collect();
+        let (dot, norm) = if hidden_rows.is_empty() {
+            (semantic::dot(query, sum), info.meaning_norm[space as usize])
+        } else {
+            let mut rest = sum.clone();
+            for row in hidden_rows {
+                for (acc, x) in rest.iter_mut().zip(row) {
+                    *acc -= x;
+                }
+            }
+            (
+                semantic::dot(query, &rest),
+                rest.iter().map(|x| x * x).sum::<f32>().sqrt(),
+            )
+        };
+        (norm > 1e-6).then(|| dot / norm)
+    }
+
     /// Adds the entries closest in meaning to the query that retrieval did
     /// not find.
     fn add_meaning_candidates(
@@ -994,6 +1133,7 @@ impl Matcher {
         // Per sampled question: its samples, and whether it found its own
         // entry while held out.
         let asked = parallel_map(sampled.len(), parallel, |i| {
+            let question = i as u32;
             let d = sampled[i];
             let a = &analysed[d as usize];
             let doc = &this.docs[d as usize];
@@ -1023,6 +1163,7 @@ impl Matcher {
                         chinese: ranking.chinese,
                         correct: s.entry == own,
                         weight,
+                        group: question,
                     });
                 }
             }
@@ -1124,6 +1265,101 @@ fn centroid(all: &[Doc], docs: &[u32], skip: &[u32]) -> Vec<(u32, f32)> {
     sum_by_term(&mut sum);
     normalise(&mut sum);
     sum
+}
+
+/// The share of the query's known words (terms of kind word) that no text
+/// of the entry uses (`term_best`: per query term, its best BM25 term
+/// frequency in the entry; 0 for none).
+fn unexplained_share(query: &Query, term_best: &[f32], term_kind: &[u8]) -> f32 {
+    let (mut words, mut missing) = (0usize, 0usize);
+    for (&id, &tf) in query.ids.iter().zip(term_best) {
+        if term_kind[id as usize] == 0 {
+            words += 1;
+            if tf == 0.0 {
+                missing += 1;
+            }
+        }
+    }
+    if words == 0 {
+        0.0
+    } else {
+        missing as f32 / words as f32
+    }
+}
+
+/// Fills each text's closest other texts of its entry (by TF-IDF cosine,
+/// and by meaning within its space) and each entry's typical closeness and
+/// meaning sums (see `closeness.rs`).
+fn measure_closeness(docs: &mut [Doc], entries: &mut [EntryInfo], meanings: &[MeaningSpace; 2]) {
+    let row = |doc: &Doc| {
+        doc.meaning
+            .map(|(space, row)| (space, meanings[space as usize].row(row)))
+    };
+    for info in entries.iter_mut() {
+        let near: Vec<(Nearest, Nearest)> = info
+            .docs
+            .iter()
+            .map(|&d| {
+                let doc = &docs[d as usize];
+                let others = info
+                    .docs
+                    .iter()
+                    .copied()
+                    .filter(|&o| o != d)
+                    .take(CLOSENESS_PEERS);
+                let lexical = Nearest::of(
+                    others
+                        .clone()
+                        .map(|o| (sparse_dot(&doc.vector, &docs[o as usize].vector), o)),
+                );
+                let meaning = match row(doc) {
+                    Some((space, mine)) => {
+                        Nearest::of(others.filter_map(|o| match row(&docs[o as usize]) {
+                            Some((s, theirs)) if s == space => {
+                                Some((semantic::cosine(mine, theirs), o))
+                            }
+                            _ => None,
+                        }))
+                    }
+                    None => Nearest::default(),
+                };
+                (lexical, meaning)
+            })
+            .collect();
+        for (&d, (lexical, meaning)) in info.docs.iter().zip(near) {
+            docs[d as usize].near = lexical;
+            docs[d as usize].near_meaning = meaning;
+        }
+        info.typical =
+            closeness::typical(info.docs.iter().map(|&d| (d, &docs[d as usize].near)), &[]);
+        for space in [Space::English, Space::Chinese] {
+            let in_space: Vec<u32> = info
+                .docs
+                .iter()
+                .copied()
+                .filter(|&d| matches!(docs[d as usize].meaning, Some((s, _)) if s == space))
+                .collect();
+            info.typical_meaning[space as usize] = closeness::typical(
+                in_space
+                    .iter()
+                    .map(|&d| (d, &docs[d as usize].near_meaning)),
+                &[],
+            );
+            let mut sum: Vec<f32> = Vec::new();
+            for &d in &in_space {
+                if let Some((_, vector)) = row(&docs[d as usize]) {
+                    if sum.is_empty() {
+                        sum.resize(vector.len(), 0.0);
+                    }
+                    for (acc, x) in sum.iter_mut().zip(vector) {
+                        *acc += x;
+                    }
+                }
+            }
+            info.meaning_norm[space as usize] = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+            info.meaning_sum[space as usize] = sum;
+        }
+    }
 }
 
 /// `text` with runs of whitespace collapsed to one space.

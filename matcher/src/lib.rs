@@ -17,6 +17,7 @@ pub mod faq;
 
 mod analyze;
 mod calibrate;
+mod closeness;
 mod correct;
 mod fxmap;
 mod index;

@@ -324,6 +324,11 @@ pub(crate) fn centre(vector: &[f32], mean: &[f32]) -> Option<Vec<f32>> {
 
 /// Cosine of two unit vectors.
 pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    dot(a, b)
+}
+
+/// Dot product of two vectors of the same length.
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     // Eight running sums, so the compiler can use vector instructions.
     let mut sums = [0.0f32; 8];
     let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
