@@ -11,8 +11,9 @@
 //! 2. ranking: each of those entries is scored by TF-IDF cosine against its
 //!    closest question and against its centroid (all its questions), mixed
 //!    with the meaning cosine (static word vectors, see `semantic.rs`) to
-//!    its closest question in the query's meaning space (Chinese for a
-//!    text with Chinese in it, else English), and the leading ones by
+//!    its closest question and to its meaning centroid in the query's
+//!    meaning space (Chinese for a text with Chinese in it, else English),
+//!    and the leading ones by
 //!    character similarity to their closest question (typos that split
 //!    words differently). On a FAQ of up to `MEANING_SCAN` questions in
 //!    that space the entries closest in meaning join the candidates even if
@@ -20,8 +21,11 @@
 //! 3. confidence: a logistic model (see `calibrate.rs`) turns each
 //!    candidate's evidence (its score, both cosines, its lead over the
 //!    runner-up, how much of the query the entry explains, how much of the
-//!    query the FAQ knows at all, its meaning cosine and lead) into a
-//!    probability, fitted when the index is built on the FAQ's own
+//!    query the FAQ knows at all, its meaning cosine and lead; where the
+//!    FAQ has enough questions to show that they help, also its meaning
+//!    centroid cosine and lead, the query words it leaves unexplained, and
+//!    its closeness against the entry's own spread, see `closeness.rs`)
+//!    into a probability, fitted when the index is built on the FAQ's own
 //!    questions asked back. Candidates are ordered by confidence.
 //!
 //! # What the confidence means
@@ -39,10 +43,10 @@
 //! How that transfers depends on the FAQ. Where the questions of an entry
 //! are a sample of what users write (many near-paraphrases), held-out
 //! questions behave like real ones and the scale is close to a probability
-//! (banking77: answering at 0.95 is right about 96% of the time). Where an
+//! (banking77: answering at 0.95 is right about 97% of the time). Where an
 //! admin wrote the questions, a held-out question is harder to place than
 //! a real one, and the confidence is cautious (the bundled FAQ: answering
-//! at 0.5 would still be right about 99% of the time). So read it as an
+//! at 0.85 would still be right about 98% of the time). So read it as an
 //! ordering with a rough scale: raise `answer_threshold` to answer less and
 //! be wrong less, lower it to answer more, and measure with `helpdesk eval`
 //! on real questions of your own. `margin` turns close calls between the
