@@ -90,10 +90,17 @@ impl ConfidenceModel {
     /// Before any fitting (a FAQ whose entries have one question each has
     /// nothing to learn from): a logistic curve of how much of the query the
     /// entry explains (BM25, feature 6), which orders such FAQs better than
-    /// the cosine score.
+    /// the cosine score, and of the meaning cosine (feature 8) where the
+    /// query and the entry have meaning vectors (feature 7): among entries
+    /// that explain the query alike, the one closer in meaning comes first.
+    /// It reaches the default answer threshold (0.95) only where the entry
+    /// explains every word of the query and, with meaning vectors, their
+    /// meaning cosine is 0.9 or more.
     pub fn untrained() -> Self {
         let mut weights = [0.0; INPUTS + 1];
         weights[6] = 6.0;
+        weights[7] = -3.5;
+        weights[8] = 4.0;
         weights[INPUTS] = -3.0;
 
         ConfidenceModel {
@@ -404,6 +411,28 @@ mod tests {
             ConfidenceModel::untrained().apply(&nan.features, false),
             0.0
         );
+    }
+
+    #[test]
+    fn without_training_meaning_orders_what_words_leave_level() {
+        let untrained = ConfidenceModel::untrained();
+        let confidence = |explained: f32, meaning: Option<f32>| {
+            let mut features = [0.0; FEATURES];
+            features[6] = explained;
+            if let Some(m) = meaning {
+                features[7] = 1.0;
+                features[8] = m;
+            }
+            untrained.apply(&features, false)
+        };
+        assert!(confidence(0.6, Some(0.5)) > confidence(0.6, Some(0.2)));
+        // Answered (0.95) only when every word is explained and the meaning
+        // is close, or, without meaning vectors, every word is explained.
+        assert!(confidence(1.0, Some(0.9)) >= 0.95);
+        assert!(confidence(1.0, Some(0.8)) < 0.95);
+        assert!(confidence(0.9, Some(1.0)) < 0.95);
+        assert!(confidence(1.0, None) >= 0.95);
+        assert!(confidence(0.9, None) < 0.95);
     }
 
     /// Where the score says right from 0.2 in Chinese and from 0.6 in
