@@ -280,12 +280,18 @@ struct Scored {
     meaning_centroid: Option<f32>,
     /// Share of the query's known words that no text of the entry uses.
     unexplained: f32,
-    /// How close the entry's texts are to each other (see `closeness.rs`),
-    /// by TF-IDF cosine and by meaning: on average, and for the closest
-    /// question (by each).
+    /// How close the entry's texts are to each other.
+    spread: Spread,
+}
+
+/// How close an entry's texts are to each other (see `closeness.rs`), by
+/// TF-IDF cosine and by meaning (in the query's space): typically, and for
+/// the question closest to the query (by each) its closest sibling.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spread {
     typical: f32,
-    typical_meaning: f32,
     local: f32,
+    typical_meaning: f32,
     local_meaning: f32,
 }
 
@@ -334,10 +340,10 @@ impl Ranking {
             },
             s.unexplained,
             // The query's closeness against the entry's own spread.
-            s.cos_best - s.typical,
-            s.cos_best - s.local,
-            s.meaning.map_or(0.0, |m| m - s.typical_meaning),
-            s.meaning.map_or(0.0, |m| m - s.local_meaning),
+            s.cos_best - s.spread.typical,
+            s.cos_best - s.spread.local,
+            s.meaning.map_or(0.0, |m| m - s.spread.typical_meaning),
+            s.meaning.map_or(0.0, |m| m - s.spread.local_meaning),
             s.meaning_centroid.unwrap_or(0.0),
             match (s.meaning_centroid, other_centroid) {
                 (Some(m), Some(other)) => m - other,
@@ -782,8 +788,8 @@ impl Matcher {
                         query_dot(lookup, centroid_vector)
                     } / query.norm;
                     let lexical = (share * cos_best + (1.0 - share) * cos_centroid).clamp(0.0, 1.0);
-                    let meaning_centroid =
-                        meaning.and_then(|(space, q)| self.meaning_centroid_cosine(e, space, q, hidden));
+                    let meaning_centroid = meaning
+                        .and_then(|(space, q)| self.meaning_centroid_cosine(e, space, q, hidden));
                     let score = match (meaning_best, meaning_centroid) {
                         (Some((m, _)), c) => {
                             let m = match c {
@@ -794,34 +800,14 @@ impl Matcher {
                         }
                         (None, _) => lexical,
                     };
-                    let typical = if hidden.is_empty() {
-                        info.typical
-                    } else {
-                        closeness::typical(info.docs.iter().map(|&d| (d, &self.docs[d as usize].near)), hidden)
-                    };
-                    let local = self
-                        .docs
-                        .get(closest as usize)
-                        .and_then(|doc| doc.near.closest(hidden))
-                        .unwrap_or(0.0);
-                    let (typical_meaning, local_meaning) = match (meaning, meaning_best) {
-                        (Some((space, _)), Some((_, d))) => {
-                            let typical = if hidden.is_empty() {
-                                info.typical_meaning[space as usize]
-                            } else {
-                                closeness::typical(
-                                    info.docs
-                                        .iter()
-                                        .filter(|&&t| matches!(self.docs[t as usize].meaning, Some((s, _)) if s == space))
-                                        .map(|&t| (t, &self.docs[t as usize].near_meaning)),
-                                    hidden,
-                                )
-                            };
-                            let local = self.docs[d as usize].near_meaning.closest(hidden).unwrap_or(0.0);
-                            (typical, local)
-                        }
-                        _ => (0.0, 0.0),
-                    };
+                    let spread = self.spread(
+                        info,
+                        hidden,
+                        closest,
+                        meaning
+                            .zip(meaning_best)
+                            .map(|((space, _), (_, d))| (space, d)),
+                    );
                     Scored {
                         entry: e,
                         score,
@@ -832,10 +818,7 @@ impl Matcher {
                         cos_centroid,
                         closest,
                         unexplained,
-                        typical,
-                        typical_meaning,
-                        local,
-                        local_meaning,
+                        spread,
                     }
                 })
                 .collect()
@@ -972,6 +955,45 @@ impl Matcher {
                 })
                 .collect(),
         )
+    }
+
+    /// How close `info`'s texts are to each other, leaving `hidden` out:
+    /// typically, and the closest sibling of `closest` (by terms) and of
+    /// `closest_meaning` (by meaning, in its space).
+    fn spread(
+        &self,
+        info: &EntryInfo,
+        hidden: &[u32],
+        closest: u32,
+        closest_meaning: Option<(Space, u32)>,
+    ) -> Spread {
+        let near = |d: u32| &self.docs[d as usize].near;
+        let near_meaning = |d: u32| &self.docs[d as usize].near_meaning;
+        let mut spread = Spread {
+            typical: if hidden.is_empty() {
+                info.typical
+            } else {
+                closeness::typical(info.docs.iter().map(|&d| (d, near(d))), hidden)
+            },
+            local: self
+                .docs
+                .get(closest as usize)
+                .and_then(|doc| doc.near.closest(hidden))
+                .unwrap_or(0.0),
+            ..Spread::default()
+        };
+        if let Some((space, d)) = closest_meaning {
+            spread.typical_meaning = if hidden.is_empty() {
+                info.typical_meaning[space as usize]
+            } else {
+                let in_space = info.docs.iter().copied().filter(
+                    |&t| matches!(self.docs[t as usize].meaning, Some((s, _)) if s == space),
+                );
+                closeness::typical(in_space.map(|t| (t, near_meaning(t))), hidden)
+            };
+            spread.local_meaning = near_meaning(d).closest(hidden).unwrap_or(0.0);
+        }
+        spread
     }
 
     /// Cosine of the query's meaning with the mean of entry `e`'s meaning
