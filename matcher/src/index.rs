@@ -147,6 +147,8 @@ struct Doc {
     /// meaning (in its own space).
     near: Nearest,
     near_meaning: Nearest,
+    /// Its words' rows in the word-vector table of its meaning space.
+    words: Vec<u32>,
 }
 
 struct EntryInfo {
@@ -174,6 +176,8 @@ struct Analysed {
     terms: Terms,
     /// Meaning vector and its space (see `semantic::meaning`), before centring.
     meaning: Option<(Space, Vec<f32>)>,
+    /// Its words' rows in the word-vector table of that space.
+    words: Vec<u32>,
 }
 
 /// The meaning vectors of the questions of one space, centred.
@@ -278,6 +282,11 @@ struct Scored {
     meaning: Option<f32>,
     /// Cosine of meaning with the entry's meaning centroid.
     meaning_centroid: Option<f32>,
+    /// The entry's question closest in meaning, and how well its words
+    /// align with the query's (see `semantic::alignment`; only for the
+    /// leading candidates, and only where the confidence model reads it).
+    closest_meaning: Option<u32>,
+    aligned: Option<f32>,
     /// Share of the query's known words that no text of the entry uses.
     unexplained: f32,
     /// How close the entry's texts are to each other.
@@ -349,6 +358,7 @@ impl Ranking {
                 (Some(m), Some(other)) => m - other,
                 _ => 0.0,
             },
+            s.aligned.unwrap_or(0.0),
         ]
     }
 }
@@ -412,6 +422,9 @@ impl Matcher {
                         entry: e as u32,
                         is_question: true,
                         meaning: semantic::meaning(&text, &terms.cut),
+                        words: semantic::word_rows(&text, &terms.cut)
+                            .map(|(_, rows)| rows)
+                            .unwrap_or_default(),
                         text,
                         terms,
                     });
@@ -426,6 +439,7 @@ impl Matcher {
                         text: String::new(),
                         terms,
                         meaning: None,
+                        words: Vec::new(),
                     });
                 }
             }
@@ -567,6 +581,7 @@ impl Matcher {
                 meaning,
                 near: Nearest::default(),
                 near_meaning: Nearest::default(),
+                words: a.words.clone(),
             });
         }
         for info in &mut entries {
@@ -643,7 +658,15 @@ impl Matcher {
         let text = compact(&text);
         let meaning = self.meaning_of(&text, &terms.cut);
         let meaning = meaning.as_ref().map(|(space, m)| (*space, m.as_slice()));
-        let ranking = self.rank(&terms, &text, meaning, HeldOut::Nothing);
+        let words = match meaning {
+            Some((space, _)) if self.confidence.reads_alignment() => {
+                semantic::word_rows(&text, &terms.cut)
+                    .map(|(_, rows)| semantic::table(space).unit_rows(&rows))
+                    .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        };
+        let ranking = self.rank(&terms, &text, meaning, &words, HeldOut::Nothing);
         let mut candidates: Vec<Candidate> = ranking
             .scored
             .iter()
@@ -711,6 +734,7 @@ impl Matcher {
         terms: &Terms,
         text: &str,
         meaning: Option<(Space, &[f32])>,
+        words: &[f32],
         held_out: HeldOut,
     ) -> Ranking {
         let query = self.query(terms, held_out);
@@ -813,6 +837,8 @@ impl Matcher {
                         score,
                         meaning: meaning_best.map(|(m, _)| m),
                         meaning_centroid,
+                        closest_meaning: meaning_best.map(|(_, d)| d),
+                        aligned: None,
                         bm_entry: bm_entry / query.bm_total,
                         cos_best,
                         cos_centroid,
@@ -824,6 +850,21 @@ impl Matcher {
                 .collect()
         });
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.cmp(&b.entry)));
+        // Word alignment with the question closest in meaning, for the
+        // candidates a decision carries, when the confidence reads it.
+        if let Some((space, _)) = meaning
+            && !words.is_empty()
+        {
+            let table = semantic::table(space);
+            for s in scored.iter_mut().take(MAX_CANDIDATES) {
+                if let Some(d) = s.closest_meaning {
+                    let theirs = table.unit_rows(&self.docs[d as usize].words);
+                    if !theirs.is_empty() {
+                        s.aligned = Some(semantic::alignment(words, &theirs, table.dims()));
+                    }
+                }
+            }
+        }
         // Character similarity to the closest question of the leading
         // entries: catches typos that split words differently.
         if !text.is_empty() {
@@ -1167,6 +1208,9 @@ impl Matcher {
             let meaning = doc
                 .meaning
                 .map(|(space, row)| (space, this.meaning_row(space, row)));
+            // The fitted model never reads the word alignment (see
+            // `calibrate.rs`): not worth computing here.
+            let words: Vec<f32> = Vec::new();
             let asks = [
                 // Its entry should still come first.
                 (HeldOut::Docs(own, &[d][..]), 1.0),
@@ -1179,7 +1223,7 @@ impl Matcher {
             let mut samples: Vec<Sample> = Vec::new();
             let mut found = false;
             for (held_out, weight) in asks {
-                let ranking = this.rank(&a.terms, &a.text, meaning, held_out);
+                let ranking = this.rank(&a.terms, &a.text, meaning, &words, held_out);
                 let top = &ranking.scored[..ranking.scored.len().min(MAX_CANDIDATES)];
                 found |=
                     matches!(held_out, HeldOut::Docs(..)) && top.iter().any(|s| s.entry == own);

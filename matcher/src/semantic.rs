@@ -70,6 +70,59 @@ pub(crate) fn meaning(text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
     }
 }
 
+/// The table rows of a text's words, in the space `meaning` embeds it in
+/// (Chinese: a row per jieba word or known part; English: a row per word
+/// piece, punctuation left out).
+pub(crate) fn word_rows(text: &str, cut: &[String]) -> Option<(Space, Vec<u32>)> {
+    let (space, rows) = if !cut.is_empty() {
+        let mut rows = Vec::new();
+        ZH_VECTORS.word_rows(cut.iter().map(String::as_str), &mut |r| rows.push(r));
+        (Space::Chinese, rows)
+    } else {
+        let mut rows = Vec::new();
+        VECTORS.text_rows(text, &mut |r| rows.push(r));
+        (Space::English, rows)
+    };
+    (!rows.is_empty()).then_some((space, rows))
+}
+
+/// The table of a meaning space.
+pub(crate) fn table(space: Space) -> &'static WordVectors {
+    match space {
+        Space::English => &VECTORS,
+        Space::Chinese => &ZH_VECTORS,
+    }
+}
+
+/// How well the words of two texts match in meaning (unit vectors,
+/// `dims` values each): each word's best cosine among the other text's
+/// words, averaged over each text, then the harmonic mean of the two
+/// averages (the symmetric "word alignment" of unsupervised sentence
+/// similarity). 0 when either has no word.
+pub(crate) fn alignment(a: &[f32], b: &[f32], dims: usize) -> f32 {
+    if a.is_empty() || b.is_empty() || dims == 0 {
+        return 0.0;
+    }
+    let (na, nb) = (a.len() / dims, b.len() / dims);
+    let mut best_b = vec![f32::NEG_INFINITY; nb];
+    let mut sum_a = 0.0f32;
+    for x in a.chunks_exact(dims) {
+        let mut best = f32::NEG_INFINITY;
+        for (y, slot) in b.chunks_exact(dims).zip(best_b.iter_mut()) {
+            let c = dot(x, y);
+            best = best.max(c);
+            *slot = slot.max(c);
+        }
+        sum_a += best;
+    }
+    let (ra, rb) = (sum_a / na as f32, best_b.iter().sum::<f32>() / nb as f32);
+    if ra + rb <= 0.0 {
+        0.0
+    } else {
+        2.0 * ra * rb / (ra + rb)
+    }
+}
+
 /// Words longer than this are one unknown piece (as in BERT).
 const MAX_WORD_CHARS: usize = 100;
 
@@ -165,6 +218,50 @@ impl WordVectors {
             }
         });
         vector.filter(|_| has_word)
+    }
+
+    /// The rows of the Latin words of `text` (their word pieces), leaving
+    /// punctuation out.
+    fn text_rows(&self, text: &str, add: &mut dyn FnMut(u32)) {
+        let mut scratch = String::new();
+        for word in words(text) {
+            if !word.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            scratch.clear();
+            scratch.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
+            self.word_pieces(&scratch, &mut *add);
+        }
+    }
+
+    /// The rows of whole `words` (a word the table lacks: its longest known
+    /// parts).
+    fn word_rows<'a>(&self, words: impl Iterator<Item = &'a str>, add: &mut dyn FnMut(u32)) {
+        for word in words {
+            match self.rows.get(word) {
+                Some(&row) => add(row),
+                None => self.known_parts(word, &mut *add),
+            }
+        }
+    }
+
+    /// The unit-length vectors of `rows`, `dims` values each (a row whose
+    /// vector is zero is left out).
+    pub fn unit_rows(&self, rows: &[u32]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(rows.len() * self.dims);
+        for &row in rows {
+            let start = row as usize * self.dims;
+            let values = &self.values[start..start + self.dims];
+            let norm = values
+                .iter()
+                .map(|&v| f32::from(v) * f32::from(v))
+                .sum::<f32>()
+                .sqrt();
+            if norm > 0.0 {
+                out.extend(values.iter().map(|&v| f32::from(v) / norm));
+            }
+        }
+        out
     }
 
     /// The unit-length mean of the rows of whole `words` (Chinese words as
@@ -400,6 +497,30 @@ mod tests {
         let c = zh("怎么修改登录密码").unwrap();
         assert!(cosine(&a, &b) > cosine(&a, &c) + 0.1);
         assert!(ZH_VECTORS.embed_words(["usdt", "?"].into_iter()).is_none());
+    }
+
+    fn aligned(a: &str, b: &str) -> f32 {
+        let words = |text: &str| {
+            let terms = crate::analyze::Analyzer::new(&[]).analyze_normalized(text);
+            let (space, rows) = word_rows(text, &terms.cut).unwrap();
+            (space, table(space).unit_rows(&rows))
+        };
+        let ((space, a), (_, b)) = (words(a), words(b));
+        alignment(&a, &b, table(space).dims())
+    }
+
+    #[test]
+    fn paraphrases_align_word_by_word_better_than_unrelated_questions() {
+        assert!((aligned("充币没有到账", "充币没有到账") - 1.0).abs() < 1e-4);
+        assert!(
+            aligned("充币没有到账怎么办", "充值一直不到账")
+                > aligned("充币没有到账怎么办", "怎么修改登录密码")
+        );
+        assert!(
+            aligned("my deposit has not arrived", "deposit not credited")
+                > aligned("my deposit has not arrived", "how do i change my password")
+        );
+        assert_eq!(alignment(&[], &[1.0; 128], 128), 0.0);
     }
 
     fn meaning_of(text: &str) -> Option<(Space, Vec<f32>)> {
