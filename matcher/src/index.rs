@@ -147,8 +147,6 @@ struct Doc {
     /// meaning (in its own space).
     near: Nearest,
     near_meaning: Nearest,
-    /// Its words' rows in the word-vector table of its meaning space.
-    words: Vec<u32>,
 }
 
 struct EntryInfo {
@@ -392,6 +390,9 @@ pub struct Matcher {
     /// Corrects misspelt query words against the FAQ's own words.
     speller: Speller,
     confidence: ConfidenceModel,
+    /// Per text: its words' rows in the word-vector table of its meaning
+    /// space (apart from `docs`, which retrieval walks).
+    doc_words: Vec<Vec<u32>>,
 }
 
 thread_local! {
@@ -581,7 +582,6 @@ impl Matcher {
                 meaning,
                 near: Nearest::default(),
                 near_meaning: Nearest::default(),
-                words: a.words.clone(),
             });
         }
         for info in &mut entries {
@@ -632,6 +632,7 @@ impl Matcher {
             meanings,
             speller,
             confidence: ConfidenceModel::untrained(),
+            doc_words: analysed.iter().map(|a| a.words.clone()).collect(),
         };
         matcher.calibrate(&analysed, parallel);
         Ok(matcher)
@@ -858,7 +859,7 @@ impl Matcher {
             let table = semantic::table(space);
             for s in scored.iter_mut().take(MAX_CANDIDATES) {
                 if let Some(d) = s.closest_meaning {
-                    let theirs = table.unit_rows(&self.docs[d as usize].words);
+                    let theirs = table.unit_rows(&self.doc_words[d as usize]);
                     if !theirs.is_empty() {
                         s.aligned = Some(semantic::alignment(words, &theirs, table.dims()));
                     }
