@@ -81,12 +81,12 @@ const BASIC: usize = 10;
 /// Folds of that cross-validation, and the fewest questions asked back for
 /// it to choose anything but the basic model.
 const FOLDS: u32 = 2;
+const MIN_GROUPS_FOR_SELECTION: u32 = 40;
 /// The word alignment with the question closest in meaning (see
 /// `semantic::alignment`): read by the untrained curve only. Fitted
 /// models leave it out: on banking77 and the bundled FAQ it changed
 /// nothing but cost top1 (.764 → .760) and time per query.
 pub(crate) const ALIGNED: usize = 17;
-const MIN_GROUPS_FOR_SELECTION: u32 = 40;
 
 /// L2 penalty: keeps a tiny FAQ's model close to "confidence = raw score".
 const RIDGE: f64 = 1.0;
@@ -95,12 +95,14 @@ impl ConfidenceModel {
     /// Before any fitting (a FAQ whose entries have one question each has
     /// nothing to learn from): a logistic curve of how much of the query the
     /// entry explains (BM25, feature 6), which orders such FAQs better than
-    /// the cosine score, and of the meaning cosine (feature 8) where the
-    /// query and the entry have meaning vectors (feature 7): among entries
-    /// that explain the query alike, the one closer in meaning comes first.
-    /// It reaches the default answer threshold (0.95) only where the entry
-    /// explains every word of the query and, with meaning vectors, their
-    /// meaning cosine is 0.9 or more.
+    /// the cosine score, and, where the query and the entry have meaning
+    /// vectors (feature 7), of their meaning: the cosine of their mean
+    /// vectors (feature 8) and how well their words align (`ALIGNED`), one
+    /// part to two. Among entries that explain the query alike, the one
+    /// closer in meaning comes first. It reaches the default answer
+    /// threshold (0.95) only where the entry explains every word of the
+    /// query and, with meaning vectors, both meaning measures are about 0.92
+    /// or more.
     pub fn untrained() -> Self {
         let mut weights = [0.0; INPUTS + 1];
         weights[6] = 6.0;
@@ -128,12 +130,13 @@ impl ConfidenceModel {
         let basic: [bool; FEATURES] = std::array::from_fn(|k| k < BASIC);
         // The word alignment is for the untrained curve only: on FAQs with
         // questions to learn from it did not help (see `ALIGNED`).
-        let all: [bool; FEATURES] = std::array::from_fn(|k| k != ALIGNED);
-        let used = if Self::held_out_loss(&samples, &all) < Self::held_out_loss(&samples, &basic) {
-            all
-        } else {
-            basic
-        };
+        let extended: [bool; FEATURES] = std::array::from_fn(|k| k != ALIGNED);
+        let used =
+            if Self::held_out_loss(&samples, &extended) < Self::held_out_loss(&samples, &basic) {
+                extended
+            } else {
+                basic
+            };
         Self::fit_with(&samples, &used).unwrap_or_else(Self::untrained)
     }
 
