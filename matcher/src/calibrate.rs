@@ -190,6 +190,9 @@ impl ConfidenceModel {
         let total: f64 = samples.iter().map(|(s, _)| f64::from(s.weight)).sum();
         let mut mean = [0.0f32; INPUTS];
         let mut scale = [1.0f32; INPUTS];
+        // An input that never varies (the Chinese ones in an English FAQ)
+        // has nothing to learn: pinned below.
+        let mut constant = [false; INPUTS];
         for k in 0..INPUTS {
             let m: f64 = samples
                 .iter()
@@ -202,7 +205,8 @@ impl ConfidenceModel {
                 .sum::<f64>()
                 / total;
             mean[k] = m as f32;
-            scale[k] = if v > 1e-12 { v.sqrt() as f32 } else { 1.0 };
+            constant[k] = v <= 1e-12;
+            scale[k] = if constant[k] { 1.0 } else { v.sqrt() as f32 };
         }
         let rows: Vec<([f64; INPUTS + 1], f64, f64)> = samples
             .iter()
@@ -223,10 +227,7 @@ impl ConfidenceModel {
         // that sum is negative, the copy is pinned. Features not `used`
         // are pinned from the start.
         let slope = |w: &[f64; INPUTS + 1], k: usize| f64::from(scale[k]).recip() * w[k];
-        // An input that never varies (the Chinese ones in an English FAQ)
-        // has nothing to learn.
-        let mut pinned: [bool; INPUTS] =
-            std::array::from_fn(|k| scale[k] == 1.0 && rows.iter().all(|r| r.0[k] == rows[0].0[k]));
+        let mut pinned = constant;
         for k in (0..FEATURES).filter(|&k| !used[k]) {
             pinned[k] = true;
             pinned[CHINESE + 1 + k] = true;

@@ -635,6 +635,10 @@ impl Matcher {
             doc_words: analysed.iter().map(|a| a.words.clone()).collect(),
         };
         matcher.calibrate(&analysed, parallel);
+        if !matcher.confidence.reads_alignment() {
+            // Only the untrained curve reads the word alignment.
+            matcher.doc_words = Vec::new();
+        }
         Ok(matcher)
     }
 
@@ -1028,9 +1032,7 @@ impl Matcher {
             spread.typical_meaning = if hidden.is_empty() {
                 info.typical_meaning[space as usize]
             } else {
-                let in_space = info.docs.iter().copied().filter(
-                    |&t| matches!(self.docs[t as usize].meaning, Some((s, _)) if s == space),
-                );
+                let in_space = texts_in_space(&self.docs, &info.docs, space);
                 closeness::typical(in_space.map(|t| (t, near_meaning(t))), hidden)
             };
             spread.local_meaning = near_meaning(d).closest(hidden).unwrap_or(0.0);
@@ -1209,9 +1211,6 @@ impl Matcher {
             let meaning = doc
                 .meaning
                 .map(|(space, row)| (space, this.meaning_row(space, row)));
-            // The fitted model never reads the word alignment (see
-            // `calibrate.rs`): not worth computing here.
-            let words: Vec<f32> = Vec::new();
             let asks = [
                 // Its entry should still come first.
                 (HeldOut::Docs(own, &[d][..]), 1.0),
@@ -1224,7 +1223,9 @@ impl Matcher {
             let mut samples: Vec<Sample> = Vec::new();
             let mut found = false;
             for (held_out, weight) in asks {
-                let ranking = this.rank(&a.terms, &a.text, meaning, &words, held_out);
+                // No word alignment: the fitted model never reads it (see
+                // `calibrate.rs`).
+                let ranking = this.rank(&a.terms, &a.text, meaning, &[], held_out);
                 let top = &ranking.scored[..ranking.scored.len().min(MAX_CANDIDATES)];
                 found |=
                     matches!(held_out, HeldOut::Docs(..)) && top.iter().any(|s| s.entry == own);
@@ -1358,6 +1359,18 @@ fn unexplained_share(query: &Query, term_best: &[f32], term_kind: &[u8]) -> f32 
     }
 }
 
+/// Those of `texts` that have a meaning vector in `space`.
+fn texts_in_space<'a>(
+    docs: &'a [Doc],
+    texts: &'a [u32],
+    space: Space,
+) -> impl Iterator<Item = u32> + 'a {
+    texts
+        .iter()
+        .copied()
+        .filter(move |&t| matches!(docs[t as usize].meaning, Some((s, _)) if s == space))
+}
+
 /// Fills each text's closest other texts of its entry (by TF-IDF cosine,
 /// and by meaning within its space) and each entry's typical closeness and
 /// meaning sums (see `closeness.rs`).
@@ -1404,12 +1417,7 @@ fn measure_closeness(docs: &mut [Doc], entries: &mut [EntryInfo], meanings: &[Me
         info.typical =
             closeness::typical(info.docs.iter().map(|&d| (d, &docs[d as usize].near)), &[]);
         for space in [Space::English, Space::Chinese] {
-            let in_space: Vec<u32> = info
-                .docs
-                .iter()
-                .copied()
-                .filter(|&d| matches!(docs[d as usize].meaning, Some((s, _)) if s == space))
-                .collect();
+            let in_space: Vec<u32> = texts_in_space(docs, &info.docs, space).collect();
             info.typical_meaning[space as usize] = closeness::typical(
                 in_space
                     .iter()

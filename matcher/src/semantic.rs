@@ -80,7 +80,7 @@ pub(crate) fn word_rows(text: &str, cut: &[String]) -> Option<(Space, Vec<u32>)>
         (Space::Chinese, rows)
     } else {
         let mut rows = Vec::new();
-        VECTORS.text_rows(text, &mut |r| rows.push(r));
+        VECTORS.text_rows(text, false, &mut |r| rows.push(r));
         (Space::English, rows)
     };
     (!rows.is_empty()).then_some((space, rows))
@@ -208,30 +208,25 @@ impl WordVectors {
     /// the table knows.
     pub fn embed(&self, text: &str) -> Option<Vec<f32>> {
         let mut has_word = false;
-        let vector = self.mean(|add| {
-            let mut scratch = String::new();
-            for word in words(text) {
-                has_word |= word.chars().any(char::is_alphabetic);
-                scratch.clear();
-                scratch.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
-                self.word_pieces(&scratch, &mut *add);
-            }
-        });
+        let vector = self.mean(|add| has_word = self.text_rows(text, true, add));
         vector.filter(|_| has_word)
     }
 
-    /// The rows of the Latin words of `text` (their word pieces), leaving
-    /// punctuation out.
-    fn text_rows(&self, text: &str, add: &mut dyn FnMut(u32)) {
+    /// The rows of the Latin words of `text` (their word pieces), with or
+    /// without the punctuation marks; whether it has a word of letters.
+    fn text_rows(&self, text: &str, punctuation: bool, add: &mut dyn FnMut(u32)) -> bool {
+        let mut has_word = false;
         let mut scratch = String::new();
         for word in words(text) {
-            if !word.chars().any(char::is_alphanumeric) {
+            has_word |= word.chars().any(char::is_alphabetic);
+            if !punctuation && !word.chars().any(char::is_alphanumeric) {
                 continue;
             }
             scratch.clear();
             scratch.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
             self.word_pieces(&scratch, &mut *add);
         }
+        has_word
     }
 
     /// The rows of whole `words` (a word the table lacks: its longest known
@@ -269,14 +264,7 @@ impl WordVectors {
     /// parts (its characters at worst).
     /// `None` without any known row.
     pub fn embed_words<'a>(&self, words: impl Iterator<Item = &'a str>) -> Option<Vec<f32>> {
-        self.mean(|add| {
-            for word in words {
-                match self.rows.get(word) {
-                    Some(&row) => add(row),
-                    None => self.known_parts(word, &mut *add),
-                }
-            }
-        })
+        self.mean(|add| self.word_rows(words, add))
     }
 
     /// The rows of a word the table lacks: its longest known parts, left to
