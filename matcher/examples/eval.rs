@@ -2,14 +2,15 @@
 //! iteration on matching quality without the whole bot:
 //!
 //! ```text
-//! cargo run --release -p matcher --example eval -- FAQ_PATH QUERIES_TSV [--misses] [--all] [--curve] [--slowest] [--answer T]
+//! cargo run --release -p matcher --example eval -- FAQ_PATH QUERIES_TSV [--misses] [--all] [--curve] [--slowest] [--ranks] [--answer T]
 //! ```
 //!
 //! Prints the build time and, on its last line, the metrics JSON of the
 //! evaluation contract. `--misses` also lists the queries answered wrongly
 //! or whose best candidate is not the expected entry (`--all`: every
 //! query); `--curve` prints precision and coverage per answer threshold;
-//! `--slowest` each query's best-of-30 latency, slowest first; `--answer T`
+//! `--slowest` each query's best-of-30 latency, slowest first; `--ranks`
+//! where the expected entry stands among the candidates; `--answer T`
 //! sets the answer threshold.
 
 use std::path::Path;
@@ -104,6 +105,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (us, q) in best.iter().take(8) {
             println!("{us:8.1} µs  {q}");
         }
+    }
+    if rest.iter().any(|a| a == "--ranks") {
+        // Where the expected entry stands among the candidates: what a
+        // better confidence could still reach, and what retrieval lost.
+        let mut at = [0usize; 17];
+        for j in judged.iter().filter(|j| j.query.expected.is_some()) {
+            let place = j
+                .verdict
+                .candidates
+                .iter()
+                .position(|c| Some(&c.entry_id) == j.query.expected.as_ref())
+                .map_or(16, |p| p.min(15));
+            at[place] += 1;
+        }
+        let total: usize = at.iter().sum();
+        let mut within = 0;
+        for (place, n) in at.iter().enumerate().take(16).filter(|(_, n)| **n > 0) {
+            within += n;
+            println!(
+                "rank {:2}: {n:4}  (within: {:.3})",
+                place + 1,
+                within as f64 / total as f64
+            );
+        }
+        println!("absent : {:4}", at[16]);
     }
     if rest.iter().any(|a| a == "--curve") {
         // Precision and coverage if the answer threshold were t (margin as configured).

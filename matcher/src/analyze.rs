@@ -36,6 +36,12 @@ const CHINESE_STOP_WORDS: &[&str] = &[
     "我的", "你们", "请问", "一下", "是", "在",
 ];
 
+/// Whether `word` (normalised: lower case) is a stop word of either
+/// language: it carries no intent of its own.
+pub(crate) fn is_stop_word(word: &str) -> bool {
+    CHINESE_STOP_WORDS.contains(&word) || ENGLISH_STOP_WORDS.contains(&word)
+}
+
 /// The terms of one text, by kind; duplicates kept (term frequency counts).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Terms {

@@ -21,6 +21,7 @@ use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::analyze::is_stop_word;
 use crate::fxmap::FxMap;
 
 /// The shipped table (format in `matcher/data/README.md`).
@@ -70,17 +71,20 @@ pub(crate) fn meaning(text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
     }
 }
 
-/// The table rows of a text's words, in the space `meaning` embeds it in
-/// (Chinese: a row per jieba word or known part; English: a row per word
-/// piece, punctuation left out).
+/// The table rows of a text's content words, in the space `meaning` embeds
+/// it in (Chinese: a row per jieba word or known part; English: a row per
+/// word piece), for the word alignment. Punctuation and stop words are left
+/// out: "我的" or "my" would align with themselves in nearly every pair of
+/// questions and say nothing about what is asked.
 pub(crate) fn word_rows(text: &str, cut: &[String]) -> Option<(Space, Vec<u32>)> {
     let (space, rows) = if !cut.is_empty() {
         let mut rows = Vec::new();
-        ZH_VECTORS.word_rows(cut.iter().map(String::as_str), &mut |r| rows.push(r));
+        let content = cut.iter().map(String::as_str).filter(|w| !is_stop_word(w));
+        ZH_VECTORS.word_rows(content, &mut |r| rows.push(r));
         (Space::Chinese, rows)
     } else {
         let mut rows = Vec::new();
-        VECTORS.text_rows(text, false, &mut |r| rows.push(r));
+        VECTORS.text_rows(text, true, &mut |r| rows.push(r));
         (Space::English, rows)
     };
     (!rows.is_empty()).then_some((space, rows))
@@ -208,18 +212,19 @@ impl WordVectors {
     /// the table knows.
     pub fn embed(&self, text: &str) -> Option<Vec<f32>> {
         let mut has_word = false;
-        let vector = self.mean(|add| has_word = self.text_rows(text, true, add));
+        let vector = self.mean(|add| has_word = self.text_rows(text, false, add));
         vector.filter(|_| has_word)
     }
 
-    /// The rows of the Latin words of `text` (their word pieces), with or
-    /// without the punctuation marks; whether it has a word of letters.
-    fn text_rows(&self, text: &str, punctuation: bool, add: &mut dyn FnMut(u32)) -> bool {
+    /// The rows of the Latin words of `text` (their word pieces): all of
+    /// them, or only the content words (no punctuation mark, no stop word);
+    /// whether it has a word of letters.
+    fn text_rows(&self, text: &str, content_only: bool, add: &mut dyn FnMut(u32)) -> bool {
         let mut has_word = false;
         let mut scratch = String::new();
         for word in words(text) {
             has_word |= word.chars().any(char::is_alphabetic);
-            if !punctuation && !word.chars().any(char::is_alphanumeric) {
+            if content_only && (!word.chars().any(char::is_alphanumeric) || is_stop_word(word)) {
                 continue;
             }
             scratch.clear();
@@ -509,6 +514,16 @@ mod tests {
                 > aligned("my deposit has not arrived", "how do i change my password")
         );
         assert_eq!(alignment(&[], &[1.0; 128], 128), 0.0);
+    }
+
+    #[test]
+    fn stop_words_take_no_part_in_the_alignment() {
+        // Particles, pronouns and articles align with themselves in almost
+        // any two questions: they are left out, so only what is asked
+        // counts.
+        assert!((aligned("我的充币没有到账吗", "充币没有到账") - 1.0).abs() < 1e-4);
+        assert!((aligned("where is my card", "where is the card") - 1.0).abs() < 1e-4);
+        assert!(word_rows("我的吗", &["我的".to_owned(), "吗".to_owned()]).is_none());
     }
 
     fn meaning_of(text: &str) -> Option<(Space, Vec<f32>)> {
