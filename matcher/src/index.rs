@@ -172,9 +172,10 @@ struct Analysed {
     /// The normalised text, spaces collapsed.
     text: String,
     terms: Terms,
-    /// Meaning vector and its space (see `semantic::meaning`), before centring.
+    /// Meaning vector and its space (see `semantic::meaning_and_words`),
+    /// before centring.
     meaning: Option<(Space, Vec<f32>)>,
-    /// Its words' rows in the word-vector table of that space.
+    /// Its content words' rows in the word-vector table of that space.
     words: Vec<u32>,
 }
 
@@ -419,13 +420,12 @@ impl Matcher {
                 let terms = analyzer.analyze_normalized(&text);
                 if !terms.is_empty() {
                     let text = compact(&text);
+                    let (meaning, words) = semantic::meaning_and_words(&text, &terms.cut);
                     out.push(Analysed {
                         entry: e as u32,
                         is_question: true,
-                        meaning: semantic::meaning(&text, &terms.cut),
-                        words: semantic::word_rows(&text, &terms.cut)
-                            .map(|(_, rows)| rows)
-                            .unwrap_or_default(),
+                        meaning,
+                        words,
                         text,
                         terms,
                     });
@@ -661,13 +661,12 @@ impl Matcher {
             };
         }
         let text = compact(&text);
-        let meaning = self.meaning_of(&text, &terms.cut);
+        let (meaning, words) = semantic::meaning_and_words(&text, &terms.cut);
+        let meaning = meaning.and_then(|(space, vector)| self.centred(space, &vector));
         let meaning = meaning.as_ref().map(|(space, m)| (*space, m.as_slice()));
         let words = match meaning {
             Some((space, _)) if self.confidence.reads_alignment() => {
-                semantic::word_rows(&text, &terms.cut)
-                    .map(|(_, rows)| semantic::table(space).unit_rows(&rows))
-                    .unwrap_or_default()
+                semantic::table(space).unit_rows(&words)
             }
             _ => Vec::new(),
         };
@@ -966,14 +965,14 @@ impl Matcher {
         })
     }
 
-    /// The centred meaning vector of a query and its space, if it has one.
-    fn meaning_of(&self, text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
-        let (space, vector) = semantic::meaning(text, cut)?;
+    /// A query's meaning vector centred like the questions' of its space,
+    /// if the FAQ has questions there.
+    fn centred(&self, space: Space, vector: &[f32]) -> Option<(Space, Vec<f32>)> {
         let questions = self.meaning_space(space);
         if questions.len() == 0 {
             return None;
         }
-        Some((space, semantic::centre(&vector, &questions.mean)?))
+        Some((space, semantic::centre(vector, &questions.mean)?))
     }
 
     fn meaning_space(&self, space: Space) -> &MeaningSpace {

@@ -14,8 +14,9 @@
 //! characters, static vectors from multilingual-e5-small, MIT): a text's
 //! Chinese vector is the mean of its jieba words' vectors (a word the table
 //! lacks: its longest known parts). The two tables are different spaces,
-//! never compared with each other; [`meaning`] embeds a text in one of
-//! them: from its Chinese words if it has any, else from its Latin words.
+//! never compared with each other; [`meaning_and_words`] embeds a text in
+//! one of them: from its Chinese words if it has any, else from its Latin
+//! words.
 
 use std::sync::LazyLock;
 
@@ -48,46 +49,52 @@ pub(crate) enum Space {
     Chinese = 1,
 }
 
-/// The meaning vector of `text` (normalised): in the Chinese space when it
-/// has any Chinese character, from its Chinese words only; else in the
-/// English one. The Latin words of a mixed message ("USDT提币一直pending")
-/// are mostly a name (USDT, KYC, API) that says little of what is asked:
-/// in the English space two such messages naming the same thing would look
-/// identical in meaning. (Measured on `faq-data`: splitting by the main
-/// language instead, Chinese only when its characters outnumber the Latin
-/// words two to one, answered 137 of its questions against 143.)
+/// What a text means, from one walk over its words: its meaning vector,
+/// and its content words' rows for the word alignment (see `alignment`).
+///
+/// The meaning vector of `text` (normalised) is the unit-length mean of
+/// all its words' rows: in the Chinese space when it has any Chinese
+/// character, from its Chinese words only; else in the English one. The
+/// Latin words of a mixed message ("USDT提币一直pending") are mostly a name
+/// (USDT, KYC, API) that says little of what is asked: in the English space
+/// two such messages naming the same thing would look identical in
+/// meaning. (Measured on `faq-data`: splitting by the main language
+/// instead, Chinese only when its characters outnumber the Latin words two
+/// to one, answered 137 of its questions against 143.)
+///
+/// The content words' rows are in the same space (Chinese: a row per jieba
+/// word or known part; English: a row per word piece); punctuation and stop
+/// words are left out of them: "我的" or "my" would align with themselves
+/// in nearly every pair of questions and say nothing about what is asked.
 ///
 /// `cut`: the text's Chinese words as jieba cuts them (`Terms::cut`: the
 /// analysis has cut them already, and cutting is most of the cost); empty
 /// exactly when the text has no Chinese character.
-pub(crate) fn meaning(text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
-    if !cut.is_empty() {
-        Some((
-            Space::Chinese,
-            ZH_VECTORS.embed_words(cut.iter().map(String::as_str))?,
-        ))
+pub(crate) fn meaning_and_words(
+    text: &str,
+    cut: &[String],
+) -> (Option<(Space, Vec<f32>)>, Vec<u32>) {
+    let mut rows: Vec<(u32, bool)> = Vec::new();
+    let mut add = |row, content| rows.push((row, content));
+    let (space, has_word) = if !cut.is_empty() {
+        ZH_VECTORS.word_rows(cut.iter().map(String::as_str), &mut add);
+        (Space::Chinese, true)
     } else {
-        Some((Space::English, VECTORS.embed(text)?))
-    }
-}
-
-/// The table rows of a text's content words, in the space `meaning` embeds
-/// it in (Chinese: a row per jieba word or known part; English: a row per
-/// word piece), for the word alignment. Punctuation and stop words are left
-/// out: "我的" or "my" would align with themselves in nearly every pair of
-/// questions and say nothing about what is asked.
-pub(crate) fn word_rows(text: &str, cut: &[String]) -> Option<(Space, Vec<u32>)> {
-    let (space, rows) = if !cut.is_empty() {
-        let mut rows = Vec::new();
-        let content = cut.iter().map(String::as_str).filter(|w| !is_stop_word(w));
-        ZH_VECTORS.word_rows(content, &mut |r| rows.push(r));
-        (Space::Chinese, rows)
-    } else {
-        let mut rows = Vec::new();
-        VECTORS.text_rows(text, true, &mut |r| rows.push(r));
-        (Space::English, rows)
+        (Space::English, VECTORS.text_rows(text, &mut add))
     };
-    (!rows.is_empty()).then_some((space, rows))
+    let meaning = if has_word {
+        table(space)
+            .mean(|add| rows.iter().for_each(|&(row, _)| add(row)))
+            .map(|vector| (space, vector))
+    } else {
+        None
+    };
+    let words = rows
+        .into_iter()
+        .filter(|&(_, content)| content)
+        .map(|(row, _)| row)
+        .collect();
+    (meaning, words)
 }
 
 /// The table of a meaning space.
@@ -210,37 +217,38 @@ impl WordVectors {
     /// The unit-length meaning vector of the Latin words of `text` (already
     /// normalised: lower case, NFKC), or `None` when it has no Latin word
     /// the table knows.
+    #[cfg(test)]
     pub fn embed(&self, text: &str) -> Option<Vec<f32>> {
         let mut has_word = false;
-        let vector = self.mean(|add| has_word = self.text_rows(text, false, add));
+        let vector = self.mean(|add| has_word = self.text_rows(text, &mut |row, _| add(row)));
         vector.filter(|_| has_word)
     }
 
-    /// The rows of the Latin words of `text` (their word pieces): all of
-    /// them, or only the content words (no punctuation mark, no stop word);
-    /// whether it has a word of letters.
-    fn text_rows(&self, text: &str, content_only: bool, add: &mut dyn FnMut(u32)) -> bool {
+    /// The rows of the Latin words of `text` (their word pieces), each with
+    /// whether it belongs to a content word (not a punctuation mark, not a
+    /// stop word); whether it has a word of letters.
+    fn text_rows(&self, text: &str, add: &mut dyn FnMut(u32, bool)) -> bool {
         let mut has_word = false;
         let mut scratch = String::new();
         for word in words(text) {
             has_word |= word.chars().any(char::is_alphabetic);
-            if content_only && (!word.chars().any(char::is_alphanumeric) || is_stop_word(word)) {
-                continue;
-            }
+            let content = word.chars().any(char::is_alphanumeric) && !is_stop_word(word);
             scratch.clear();
             scratch.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
-            self.word_pieces(&scratch, &mut *add);
+            self.word_pieces(&scratch, |row| add(row, content));
         }
         has_word
     }
 
     /// The rows of whole `words` (a word the table lacks: its longest known
-    /// parts).
-    fn word_rows<'a>(&self, words: impl Iterator<Item = &'a str>, add: &mut dyn FnMut(u32)) {
+    /// parts), each with whether its word is a content word (not a stop
+    /// word).
+    fn word_rows<'a>(&self, words: impl Iterator<Item = &'a str>, add: &mut dyn FnMut(u32, bool)) {
         for word in words {
+            let content = !is_stop_word(word);
             match self.rows.get(word) {
-                Some(&row) => add(row),
-                None => self.known_parts(word, &mut *add),
+                Some(&row) => add(row, content),
+                None => self.known_parts(word, &mut |row| add(row, content)),
             }
         }
     }
@@ -268,8 +276,9 @@ impl WordVectors {
     /// jieba cuts them); a word the table lacks counts as its longest known
     /// parts (its characters at worst).
     /// `None` without any known row.
+    #[cfg(test)]
     pub fn embed_words<'a>(&self, words: impl Iterator<Item = &'a str>) -> Option<Vec<f32>> {
-        self.mean(|add| self.word_rows(words, add))
+        self.mean(|add| self.word_rows(words, &mut |row, _| add(row)))
     }
 
     /// The rows of a word the table lacks: its longest known parts, left to
@@ -439,6 +448,22 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A text's meaning vector (see `meaning_and_words`).
+    fn meaning(text: &str, cut: &[String]) -> Option<(Space, Vec<f32>)> {
+        meaning_and_words(text, cut).0
+    }
+
+    /// A text's content words' rows and their space; none without any.
+    fn word_rows(text: &str, cut: &[String]) -> Option<(Space, Vec<u32>)> {
+        let space = if cut.is_empty() {
+            Space::English
+        } else {
+            Space::Chinese
+        };
+        let (_, words) = meaning_and_words(text, cut);
+        (!words.is_empty()).then_some((space, words))
+    }
 
     #[test]
     fn words_split_like_bert() {
