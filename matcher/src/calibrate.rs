@@ -25,7 +25,7 @@
 
 /// How many features of a candidate the confidence model reads (see
 /// `index.rs`).
-pub(crate) const FEATURES: usize = 18;
+pub(crate) const FEATURES: usize = 19;
 /// The model's inputs: the features, a Chinese-query bias, and the features
 /// again for Chinese queries (zero for others).
 const INPUTS: usize = 2 * FEATURES + 1;
@@ -69,7 +69,7 @@ pub(crate) struct ConfidenceModel {
 /// in `index.rs`): their weights may not be negative.
 const MONOTONE: [bool; FEATURES] = [
     true, true, true, true, false, false, true, false, true, true, false, true, true, true, true,
-    true, true, true,
+    true, true, true, true,
 ];
 
 /// The first features (up to the meaning lead) make the basic model; the
@@ -87,6 +87,11 @@ const MIN_GROUPS_FOR_SELECTION: u32 = 40;
 /// models leave it out: on banking77 and the bundled FAQ it changed
 /// nothing but cost top1 (.764 → .760) and time per query.
 pub(crate) const ALIGNED: usize = 17;
+/// How much of the entry's closest question the query covers (see
+/// `Scored::covered` in `index.rs`): the other direction of "how much of
+/// the query the entry explains". Read by the untrained curve only, like
+/// the alignment.
+pub(crate) const COVERED: usize = 18;
 
 /// L2 penalty: keeps a tiny FAQ's model close to "confidence = raw score".
 const RIDGE: f64 = 1.0;
@@ -95,21 +100,26 @@ impl ConfidenceModel {
     /// Before any fitting (a FAQ whose entries have one question each has
     /// nothing to learn from): a logistic curve of how much of the query the
     /// entry explains (BM25, feature 6), which orders such FAQs better than
-    /// the cosine score, and, where the query and the entry have meaning
-    /// vectors (feature 7), of their meaning: the cosine of their mean
-    /// vectors (feature 8) and how well their words align (`ALIGNED`), one
-    /// part to two. Among entries that explain the query alike, the one
+    /// the cosine score, and how much of the entry's question the query
+    /// covers (`COVERED`), three parts to one; and, where the query and the
+    /// entry have meaning vectors (feature 7), of their meaning: the cosine
+    /// of their mean vectors (feature 8) and how well their words align
+    /// (`ALIGNED`), three parts to four. Among entries that explain the
+    /// query alike, the one that says no more than the query asks and is
     /// closer in meaning comes first. It reaches the default answer
     /// threshold (0.95) only where the entry explains every word of the
-    /// query and, with meaning vectors, both meaning measures are about 0.92
-    /// or more.
+    /// query, the query covers the question, and, with meaning vectors,
+    /// both meaning measures are about 0.92 or more; it is never looser
+    /// than the curve without the coverage (`6·explains + 2·meaning +
+    /// 4·alignment − 8.5`).
     pub fn untrained() -> Self {
         let mut weights = [0.0; INPUTS + 1];
         weights[6] = 6.0;
-        weights[7] = -5.5;
-        weights[8] = 2.0;
+        weights[7] = -6.5;
+        weights[8] = 3.0;
         weights[ALIGNED] = 4.0;
-        weights[INPUTS] = -3.0;
+        weights[COVERED] = 2.0;
+        weights[INPUTS] = -5.0;
 
         ConfidenceModel {
             mean: [0.0; INPUTS],
@@ -128,9 +138,10 @@ impl ConfidenceModel {
             .map(|s| (s, inputs(&s.features, s.chinese)))
             .collect();
         let basic: [bool; FEATURES] = std::array::from_fn(|k| k < BASIC);
-        // The word alignment is for the untrained curve only: on FAQs with
-        // questions to learn from it did not help (see `ALIGNED`).
-        let extended: [bool; FEATURES] = std::array::from_fn(|k| k != ALIGNED);
+        // The word alignment and the coverage are for the untrained curve
+        // only: on FAQs with questions to learn from they did not help (see
+        // `ALIGNED`).
+        let extended: [bool; FEATURES] = std::array::from_fn(|k| k != ALIGNED && k != COVERED);
         let used =
             if Self::held_out_loss(&samples, &extended) < Self::held_out_loss(&samples, &basic) {
                 extended
@@ -434,10 +445,12 @@ mod tests {
     #[test]
     fn without_training_meaning_orders_what_words_leave_level() {
         let untrained = ConfidenceModel::untrained();
-        // (cosine of the mean vectors, alignment of the words)
-        let confidence = |explained: f32, meaning: Option<(f32, f32)>| {
+        // (share of the query explained, share of the question covered,
+        // cosine of the mean vectors and alignment of the words)
+        let confidence = |explained: f32, covered: f32, meaning: Option<(f32, f32)>| {
             let mut features = [0.0; FEATURES];
             features[6] = explained;
+            features[COVERED] = covered;
             if let Some((cosine, aligned)) = meaning {
                 features[7] = 1.0;
                 features[8] = cosine;
@@ -445,16 +458,59 @@ mod tests {
             }
             untrained.apply(&features, false)
         };
-        assert!(confidence(0.6, Some((0.5, 0.5))) > confidence(0.6, Some((0.2, 0.5))));
-        assert!(confidence(0.6, Some((0.5, 0.6))) > confidence(0.6, Some((0.5, 0.4))));
-        // Answered (0.95) only when every word is explained and the meaning
-        // is close, or, without meaning vectors, every word is explained.
-        assert!(confidence(1.0, Some((0.95, 0.95))) >= 0.95);
-        assert!(confidence(1.0, Some((0.9, 0.9))) < 0.95);
-        assert!(confidence(0.9, Some((1.0, 1.0))) < 0.95);
-        assert!(confidence(1.0, None) >= 0.95);
-        assert!(confidence(0.9, None) < 0.95);
+        assert!(confidence(0.6, 0.6, Some((0.5, 0.5))) > confidence(0.6, 0.6, Some((0.2, 0.5))));
+        assert!(confidence(0.6, 0.6, Some((0.5, 0.6))) > confidence(0.6, 0.6, Some((0.5, 0.4))));
+        // Of two questions that explain the query alike, the one that says
+        // no more than the query asks.
+        assert!(confidence(0.8, 0.9, Some((0.5, 0.5))) > confidence(0.8, 0.4, Some((0.5, 0.5))));
+        // Answered (0.95) only when every word is explained, the question
+        // covered and the meaning close, or, without meaning vectors, every
+        // word explained and the question covered.
+        assert!(confidence(1.0, 1.0, Some((0.95, 0.95))) >= 0.95);
+        assert!(confidence(1.0, 1.0, Some((0.9, 0.9))) < 0.95);
+        assert!(confidence(0.9, 1.0, Some((1.0, 1.0))) < 0.95);
+        assert!(confidence(1.0, 0.6, Some((1.0, 1.0))) < 0.95);
+        assert!(confidence(1.0, 1.0, None) >= 0.95);
+        assert!(confidence(0.9, 1.0, None) < 0.95);
+        assert!(confidence(1.0, 0.8, None) < 0.95);
         assert!(untrained.reads_alignment());
+    }
+
+    #[test]
+    fn the_coverage_never_makes_the_untrained_curve_answer_more() {
+        // The curve before it read the coverage: 6·explained + 2·meaning +
+        // 4·alignment − 8.5 with meaning vectors, 6·explained − 3 without.
+        let before = |explained: f32, meaning: Option<(f32, f32)>| {
+            let z = match meaning {
+                Some((cosine, aligned)) => 6.0 * explained + 2.0 * cosine + 4.0 * aligned - 8.5,
+                None => 6.0 * explained - 3.0,
+            };
+            1.0 / (1.0 + (-z).exp())
+        };
+        let untrained = ConfidenceModel::untrained();
+        let steps = (0..=20).map(|i| i as f32 / 20.0);
+        for explained in steps.clone() {
+            for covered in steps.clone() {
+                for cosine in steps.clone() {
+                    for aligned in steps.clone() {
+                        let mut features = [0.0; FEATURES];
+                        features[6] = explained;
+                        features[COVERED] = covered;
+                        let no_meaning = untrained.apply(&features, false);
+                        features[7] = 1.0;
+                        features[8] = cosine;
+                        features[ALIGNED] = aligned;
+                        let with_meaning = untrained.apply(&features, false);
+                        if with_meaning >= 0.95 {
+                            assert!(before(explained, Some((cosine, aligned))) >= 0.95);
+                        }
+                        if no_meaning >= 0.95 {
+                            assert!(before(explained, None) >= 0.95);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -289,6 +289,53 @@ fn the_matcher_can_be_shared_between_threads() {
     });
 }
 
+/// A FAQ of one question per entry has nothing to calibrate on: the
+/// untrained curve orders it (see `calibrate.rs`).
+fn one_question_faq(language: &str, questions: &[(&str, &str)]) -> Matcher {
+    let mut yaml = format!("version: 1\ndefault_language: {language}\nentries:\n");
+    for (id, question) in questions {
+        yaml.push_str(&format!(
+            "  - id: {id}\n    questions: {{ {language}: [\"{question}\"] }}\n    answer: {{ {language}: \"{question}\" }}\n"
+        ));
+    }
+    let faq = matcher::faq::load_str("faq.yaml", &yaml)
+        .expect("the test FAQ loads")
+        .faq;
+    Matcher::build(&faq, MatcherConfig::default()).expect("the index builds")
+}
+
+#[test]
+fn of_two_questions_that_hold_the_query_the_one_asking_no_more_comes_first() {
+    let matcher = one_question_faq(
+        "en",
+        &[
+            (
+                "declined-story",
+                "my card payment was declined at the shop this morning, then again at lunch and \
+                 at dinner in a restaurant, and my friend had to pay every time, which was \
+                 embarrassing",
+            ),
+            ("declined-why", "why was my card payment declined"),
+            ("card-order", "how do I order a new card"),
+            ("card-swallowed", "the cash machine kept my card"),
+            ("transfer-fee", "why was I charged a fee for a transfer"),
+        ],
+    );
+    // Both hold every word of the query; the long one asks far more.
+    let decision = matcher.decide("card payment declined at a shop this morning");
+    assert_eq!(
+        decision.candidates[0].entry_id, "declined-why",
+        "{decision:?}"
+    );
+    // A question asked as written is answered.
+    assert_eq!(
+        matcher.decide("why was my card payment declined").outcome,
+        Outcome::Answer {
+            entry_id: "declined-why".into()
+        }
+    );
+}
+
 // ---- quality targets on the public evaluation sets (issue #3) ----
 
 use std::path::{Path, PathBuf};
@@ -387,7 +434,6 @@ fn banking77_answers_only_when_right() {
 }
 
 #[test]
-#[ignore = "issue #3 target not met: top1 is about 0.446 (112 of 251, 113 needed), more than the full multilingual-e5-small model alone (0.438); its static word vectors (what we ship) alone reach 0.28, or 0.36 aligned word by word"]
 fn afqmc_ranks_the_right_entry_first_often_enough() {
     let Some(m) = public_set("zh-afqmc") else {
         return;
