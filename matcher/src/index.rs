@@ -671,9 +671,7 @@ impl Matcher {
         let meaning = meaning.and_then(|(space, vector)| self.centred(space, &vector));
         let meaning = meaning.as_ref().map(|(space, m)| (*space, m.as_slice()));
         let words = match meaning {
-            Some((space, _)) if self.confidence.reads_alignment() => {
-                semantic::table(space).unit_rows(&words)
-            }
+            Some(_) if self.confidence.reads_alignment() => words,
             _ => Vec::new(),
         };
         let ranking = self.rank(&terms, &text, meaning, &words, HeldOut::Nothing);
@@ -754,7 +752,7 @@ impl Matcher {
         terms: &Terms,
         text: &str,
         meaning: Option<(Space, &[f32])>,
-        words: &[f32],
+        words: &[u32],
         held_out: HeldOut,
     ) -> Ranking {
         let query = self.query(terms, held_out);
@@ -884,10 +882,7 @@ impl Matcher {
             let table = semantic::table(space);
             for s in scored.iter_mut() {
                 if let Some(d) = s.closest_meaning {
-                    let theirs = table.unit_rows(&self.doc_words[d as usize]);
-                    if !theirs.is_empty() {
-                        s.aligned = Some(semantic::alignment(words, &theirs, table.dims()));
-                    }
+                    s.aligned = table.alignment(words, &self.doc_words[d as usize]);
                 }
             }
         }

@@ -105,35 +105,6 @@ pub(crate) fn table(space: Space) -> &'static WordVectors {
     }
 }
 
-/// How well the words of two texts match in meaning (unit vectors,
-/// `dims` values each): each word's best cosine among the other text's
-/// words, averaged over each text, then the harmonic mean of the two
-/// averages (the symmetric "word alignment" of unsupervised sentence
-/// similarity). 0 when either has no word.
-pub(crate) fn alignment(a: &[f32], b: &[f32], dims: usize) -> f32 {
-    if a.is_empty() || b.is_empty() || dims == 0 {
-        return 0.0;
-    }
-    let (na, nb) = (a.len() / dims, b.len() / dims);
-    let mut best_b = vec![f32::NEG_INFINITY; nb];
-    let mut sum_a = 0.0f32;
-    for x in a.chunks_exact(dims) {
-        let mut best = f32::NEG_INFINITY;
-        for (y, slot) in b.chunks_exact(dims).zip(best_b.iter_mut()) {
-            let c = dot(x, y);
-            best = best.max(c);
-            *slot = slot.max(c);
-        }
-        sum_a += best;
-    }
-    let (ra, rb) = (sum_a / na as f32, best_b.iter().sum::<f32>() / nb as f32);
-    if ra + rb <= 0.0 {
-        0.0
-    } else {
-        2.0 * ra * rb / (ra + rb)
-    }
-}
-
 /// Words longer than this are one unknown piece (as in BERT).
 const MAX_WORD_CHARS: usize = 100;
 
@@ -147,6 +118,9 @@ pub(crate) struct WordVectors {
     unknown: Option<u32>,
     /// `dims` values per row.
     values: Vec<i8>,
+    /// Per row: one over its length (0 for a row of zeros), so a cosine
+    /// is an integer dot product of two rows times two of these.
+    inverse_norms: Vec<f32>,
     /// The longest piece, in bytes (bounds the greedy match).
     longest: usize,
 }
@@ -193,12 +167,20 @@ impl WordVectors {
             rows.insert(piece, row as u32);
         }
         let unknown = rows.get("[UNK]").copied();
+        let inverse_norms = values
+            .chunks_exact(dims)
+            .map(|row| match dot_i8(row, row) {
+                0 => 0.0,
+                square => (square as f32).sqrt().recip(),
+            })
+            .collect();
         Ok(WordVectors {
             unknown,
             dims,
             scale,
             rows,
             values,
+            inverse_norms,
             longest,
         })
     }
@@ -253,23 +235,47 @@ impl WordVectors {
         }
     }
 
-    /// The unit-length vectors of `rows`, `dims` values each (a row whose
-    /// vector is zero is left out).
-    pub fn unit_rows(&self, rows: &[u32]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(rows.len() * self.dims);
-        for &row in rows {
-            let start = row as usize * self.dims;
-            let values = &self.values[start..start + self.dims];
-            let norm = values
-                .iter()
-                .map(|&v| f32::from(v) * f32::from(v))
-                .sum::<f32>()
-                .sqrt();
-            if norm > 0.0 {
-                out.extend(values.iter().map(|&v| f32::from(v) / norm));
-            }
+    /// How well the words of two texts match in meaning (their rows):
+    /// each word's best cosine among the other text's words, averaged over
+    /// each text, then the harmonic mean of the two averages (the
+    /// symmetric "word alignment" of unsupervised sentence similarity).
+    /// `None` when either has no word (a row of zeros is no word).
+    pub fn alignment(&self, a: &[u32], b: &[u32]) -> Option<f32> {
+        let known = |rows: &[u32]| -> Vec<(&[i8], f32)> {
+            rows.iter()
+                .map(|&row| (self.row(row), self.inverse_norms[row as usize]))
+                .filter(|&(_, inverse)| inverse > 0.0)
+                .collect()
+        };
+        let (a, b) = (known(a), known(b));
+        if a.is_empty() || b.is_empty() {
+            return None;
         }
-        out
+        let mut best_b = vec![f32::NEG_INFINITY; b.len()];
+        let mut sum_a = 0.0f32;
+        for &(x, x_inverse) in &a {
+            let mut best = f32::NEG_INFINITY;
+            for (&(y, y_inverse), slot) in b.iter().zip(best_b.iter_mut()) {
+                let c = dot_i8(x, y) as f32 * x_inverse * y_inverse;
+                best = best.max(c);
+                *slot = slot.max(c);
+            }
+            sum_a += best;
+        }
+        let (ra, rb) = (
+            sum_a / a.len() as f32,
+            best_b.iter().sum::<f32>() / b.len() as f32,
+        );
+        Some(if ra + rb <= 0.0 {
+            0.0
+        } else {
+            2.0 * ra * rb / (ra + rb)
+        })
+    }
+
+    fn row(&self, row: u32) -> &[i8] {
+        let start = row as usize * self.dims;
+        &self.values[start..start + self.dims]
     }
 
     /// The unit-length mean of the rows of whole `words` (Chinese words as
@@ -426,6 +432,26 @@ pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot(a, b)
 }
 
+/// Dot product of two rows of a table (exact: a sum of a few thousand
+/// products of two `i8` fits an `i32`).
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    // Sixteen running sums, so the compiler can use vector instructions.
+    let mut sums = [0i32; 16];
+    let (a16, b16) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: i32 = a16
+        .remainder()
+        .iter()
+        .zip(b16.remainder())
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum();
+    for (x, y) in a16.zip(b16) {
+        for k in 0..16 {
+            sums[k] += i32::from(x[k]) * i32::from(y[k]);
+        }
+    }
+    sums.iter().sum::<i32>() + tail
+}
+
 /// Dot product of two vectors of the same length.
 pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     // Eight running sums, so the compiler can use vector instructions.
@@ -520,11 +546,10 @@ mod tests {
     fn aligned(a: &str, b: &str) -> f32 {
         let words = |text: &str| {
             let terms = crate::analyze::Analyzer::new(&[]).analyze_normalized(text);
-            let (space, rows) = word_rows(text, &terms.cut).unwrap();
-            (space, table(space).unit_rows(&rows))
+            word_rows(text, &terms.cut).unwrap()
         };
         let ((space, a), (_, b)) = (words(a), words(b));
-        alignment(&a, &b, table(space).dims())
+        table(space).alignment(&a, &b).unwrap()
     }
 
     #[test]
@@ -538,7 +563,8 @@ mod tests {
             aligned("my deposit has not arrived", "deposit not credited")
                 > aligned("my deposit has not arrived", "how do i change my password")
         );
-        assert_eq!(alignment(&[], &[1.0; 128], 128), 0.0);
+        let some_row = word_rows("deposit", &[]).unwrap().1;
+        assert_eq!(VECTORS.alignment(&[], &some_row), None);
     }
 
     #[test]
