@@ -109,7 +109,8 @@ impl ConfidenceModel {
     /// query alike, the one that says no more than the query asks and is
     /// closer in meaning comes first. It reaches the default answer
     /// threshold (0.95) only where the entry explains every word of the
-    /// query, the query covers the question, and, with meaning vectors,
+    /// query, the query covers most of the question (about three quarters
+    /// or more, with a perfect meaning), and, with meaning vectors,
     /// both meaning measures are about 0.92 or more; it is never looser
     /// than the curve without the coverage (`6·explains + 2·meaning +
     /// 4·alignment − 8.5`).

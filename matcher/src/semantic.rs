@@ -50,7 +50,8 @@ pub(crate) enum Space {
 }
 
 /// What a text means, from one walk over its words: its meaning vector,
-/// and its content words' rows for the word alignment (see `alignment`).
+/// and its content words' rows for the word alignment (see
+/// `WordVectors::alignment`).
 ///
 /// The meaning vector of `text` (normalised) is the unit-length mean of
 /// all its words' rows: in the Chinese space when it has any Chinese
@@ -273,6 +274,7 @@ impl WordVectors {
         })
     }
 
+    /// The `dims` values of a row.
     fn row(&self, row: u32) -> &[i8] {
         let start = row as usize * self.dims;
         &self.values[start..start + self.dims]
@@ -314,8 +316,7 @@ impl WordVectors {
         let mut sum = vec![0i32; self.dims];
         let mut count = 0usize;
         rows(&mut |row: u32| {
-            let start = row as usize * self.dims;
-            for (s, &v) in sum.iter_mut().zip(&self.values[start..start + self.dims]) {
+            for (s, &v) in sum.iter_mut().zip(self.row(row)) {
                 *s += i32::from(v);
             }
             count += 1;
