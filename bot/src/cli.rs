@@ -70,6 +70,11 @@ pub enum Command {
         /// coverage by threshold (a plot), the wrong answers and the misses.
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
+        /// First replay this queries file as traffic whose users pick the
+        /// right answer or choice, learn those phrasings (as the bot learns
+        /// from "Solved" presses and picks), then measure `--queries`.
+        #[arg(long, value_name = "TSV")]
+        learn_from: Option<PathBuf>,
     },
     /// Validate FAQ files: errors and warnings with file:line:column.
     Check {
@@ -148,9 +153,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             queries,
             json,
             report,
+            learn_from,
         } => {
             let path = faq.unwrap_or(settings.faq_path);
-            evaluate(&path, &queries, settings.matcher, json, report.as_deref())
+            evaluate(
+                &path,
+                &queries,
+                settings.matcher,
+                json,
+                report.as_deref(),
+                learn_from.as_deref(),
+            )
         }
         Command::Check { path } => Ok(check(&path.unwrap_or(settings.faq_path))),
         Command::Suggest {
@@ -315,21 +328,33 @@ fn evaluate(
     config: matcher::MatcherConfig,
     json: bool,
     report: Option<&Path>,
+    learn_from: Option<&Path>,
 ) -> Result<ExitCode> {
-    let (knowledge, _) = startup::load_knowledge(faq, config)?;
+    let (mut knowledge, _) = startup::load_knowledge(faq, config)?;
+    if let Some(traffic) = learn_from {
+        let traffic = eval::read_queries(traffic)?;
+        let learned = eval::learned_from(&traffic, |query| {
+            match understand(&knowledge.matcher, query) {
+                Understanding::Question(decision) => Verdict::of(decision),
+                _ => Verdict::none(),
+            }
+        });
+        eprintln!(
+            "learned {} phrasings from {} questions",
+            learned.len(),
+            traffic.len()
+        );
+        let faq = matcher::variants::with_learned(&knowledge.faq, &learned);
+        knowledge.matcher =
+            matcher::Matcher::build(&faq, config).context("building the FAQ index")?;
+    }
     let queries = eval::read_queries(queries_path)?;
     let progress = Progress::start(queries.len());
     let (metrics, judged) = eval::evaluate(&queries, |query| {
         progress.tick();
         match understand(&knowledge.matcher, query) {
-            Understanding::Question(decision) => Verdict {
-                answered: decision.answered().map(str::to_owned),
-                candidates: decision.candidates,
-            },
-            _ => Verdict {
-                answered: None,
-                candidates: Vec::new(),
-            },
+            Understanding::Question(decision) => Verdict::of(decision),
+            _ => Verdict::none(),
         }
     });
     progress.finish();
@@ -344,7 +369,7 @@ fn evaluate(
             );
         }
         println!(
-            "queries {}  answered {}  correct {}  wrong {}\nprecision {:.3}  coverage {:.3}  top1 {:.3}  false_answer_rate {:.3}\nlatency p50 {:.0} µs  p99 {:.0} µs",
+            "queries {}  answered {}  correct {}  wrong {}\nprecision {:.3}  coverage {:.3}  top1 {:.3}  false_answer_rate {:.3}\none_tap {:.3}  offered_unanswerable {:.3}\nlatency p50 {:.0} µs  p99 {:.0} µs",
             metrics.queries,
             metrics.answered,
             metrics.correct,
@@ -353,6 +378,8 @@ fn evaluate(
             metrics.coverage,
             metrics.top1,
             metrics.false_answer_rate,
+            metrics.one_tap,
+            metrics.offered_unanswerable,
             metrics.p50_us,
             metrics.p99_us
         );

@@ -398,6 +398,13 @@ impl Desk {
                 }
                 // Logged with the conversation, in one commit.
                 Effect::Record(record) => records.push(record),
+                Effect::Learn {
+                    entry_id,
+                    text,
+                    from,
+                } => {
+                    self.store.record_learned(&entry_id, &text, from).await?;
+                }
             }
         }
         self.save_conversation(user, &conversation, &records)

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use handoff::Store;
-use matcher::{Diagnostic, Matcher, MatcherConfig};
+use matcher::{Diagnostic, Faq, Matcher, MatcherConfig};
 
 use crate::desk::{AgentProfile, Desk, Schedule, Staff};
 use crate::engine::{Knowledge, Policy};
@@ -13,6 +13,13 @@ use crate::settings::Settings;
 /// Loads and validates the FAQ at `path` and builds its index.
 /// Returns the warnings too; errors carry every diagnostic.
 pub fn load_knowledge(path: &Path, config: MatcherConfig) -> Result<(Knowledge, Vec<Diagnostic>)> {
+    let (faq, warnings) = load_faq(path)?;
+    Ok((index(faq, config, &[])?, warnings))
+}
+
+/// Loads and validates the FAQ at `path`, with its warnings; errors carry
+/// every diagnostic.
+pub fn load_faq(path: &Path) -> Result<(Faq, Vec<Diagnostic>)> {
     let loaded = matcher::faq::load(path).map_err(|error| match error {
         matcher::LoadError::Invalid { diagnostics } => {
             let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
@@ -24,14 +31,45 @@ pub fn load_knowledge(path: &Path, config: MatcherConfig) -> Result<(Knowledge, 
         }
         other => anyhow::Error::new(other),
     })?;
-    let matcher = Matcher::build(&loaded.faq, config).context("building the FAQ index")?;
-    Ok((
-        Knowledge {
-            faq: loaded.faq,
-            matcher,
-        },
-        loaded.warnings,
-    ))
+    Ok((loaded.faq, loaded.warnings))
+}
+
+/// Builds the index of `faq`, counting each learned phrasing (entry id,
+/// text) as a question of its entry. The FAQ answers stay the files'.
+pub fn index(faq: Faq, config: MatcherConfig, learned: &[(String, String)]) -> Result<Knowledge> {
+    let matcher = if learned.is_empty() {
+        Matcher::build(&faq, config)
+    } else {
+        Matcher::build(&matcher::variants::with_learned(&faq, learned), config)
+    }
+    .context("building the FAQ index")?;
+    Ok(Knowledge {
+        faq,
+        matcher,
+        learned: learned.to_vec(),
+    })
+}
+
+/// What the store learned from traffic for the entries of `faq`: users'
+/// "Solved" presses and picks among the choices, and the questions of
+/// tickets agents linked to an entry (`/link`).
+pub async fn learned_phrasings(store: &Store, faq: &Faq) -> Result<Vec<(String, String)>> {
+    let mut learned: Vec<(String, String)> = store
+        .learned()
+        .await?
+        .into_iter()
+        .map(|l| (l.entry_id, l.text))
+        .collect();
+    let entry_ids: Vec<String> = faq.entries.iter().map(|e| e.id.clone()).collect();
+    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    learned.extend(
+        store
+            .linked_questions(&entry_ids, epoch)
+            .await?
+            .into_iter()
+            .map(|q| (q.entry_id, q.text)),
+    );
+    Ok(learned)
 }
 
 /// Opens the store named by `url`, creating a SQLite file and applying
@@ -59,13 +97,15 @@ pub fn redact_url(url: &str) -> String {
 /// Everything a shell needs, built from settings. `extra_agents` lets the
 /// console act as an agent without configuration.
 pub async fn build_desk(settings: &Settings, extra_agents: &[AgentProfile]) -> Result<Desk> {
-    let (knowledge, warnings) = load_knowledge(&settings.faq_path, settings.matcher)?;
+    let (faq, warnings) = load_faq(&settings.faq_path)?;
     for warning in &warnings {
         tracing::warn!("{warning}");
     }
     let store = open_store(&settings.database_url)
         .await?
         .with_routing(settings.staff.routing());
+    let learned = learned_phrasings(&store, &faq).await?;
+    let knowledge = index(faq, settings.matcher, &learned)?;
     let mut agents = settings.staff.agents.clone();
     agents.extend(extra_agents.iter().cloned());
     let staff = Staff {

@@ -25,4 +25,5 @@ pub use details::Details;
 pub use hours::BusinessHours;
 pub use model::*;
 pub use routing::Routing;
+pub use store::learned::{Learned, LearnedFrom};
 pub use store::{BackendKind, Pending, PendingKind, Store, StoreError};

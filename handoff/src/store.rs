@@ -15,6 +15,7 @@
 
 mod common;
 mod insights;
+pub mod learned;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -9,7 +9,11 @@
 //! evaluation contract. `--misses` also lists the queries answered wrongly
 //! or whose best candidate is not the expected entry (`--all`: every
 //! query); `--curve` prints precision and coverage per answer threshold;
-//! `--slowest` each query's best-of-30 latency, slowest first; `--ranks`
+//! `--sparse zh=3,en=2` keeps the first questions of each language;
+//! `--prior FILE` uses another confidence prior (`--prior self`: none,
+//! the FAQ's own questions alone); `--learn-from TSV`
+//! replays a file as traffic that picks the right choice and rebuilds
+//! with what it learned; `--slowest` each query's best-of-30 latency, slowest first; `--ranks`
 //! where the expected entry stands among the candidates; `--answer T`
 //! sets the answer threshold.
 
@@ -38,23 +42,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => {}
         }
     }
-    let matcher = Matcher::build(&loaded.faq, config)?;
+    // --sparse zh=3,en=2: the first questions of each language only.
+    let keep: Vec<(String, usize)> = flag(rest, "--sparse")
+        .map(|spec| {
+            spec.split(',')
+                .filter_map(|p| p.split_once('='))
+                .map(|(l, n)| (l.to_string(), n.parse().expect("--sparse LANG=N,...")))
+                .collect()
+        })
+        .unwrap_or_default();
+    let keep: Vec<(&str, usize)> = keep.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    let mut faq = matcher::variants::sparse(&loaded.faq, &keep);
+    // --prior FILE: another confidence prior (a leave-one-out one).
+    let prior = match flag(rest, "--prior") {
+        Some("self") => matcher::Prior::self_fitted(),
+        Some(path) => matcher::Prior::from_json(&std::fs::read_to_string(path)?)?,
+        None => matcher::Prior::shipped().clone(),
+    };
+    let mut matcher = Matcher::build_with_prior(&faq, config, &prior)?;
+    // --learn-from TSV: replay it as traffic whose users pick the right
+    // choice, then rebuild with what was learned.
+    if let Some(path) = flag(rest, "--learn-from") {
+        let traffic = read_queries(Path::new(path))?;
+        let learned = matcher::eval::learned_from(&traffic, |q| Verdict::of(matcher.decide(q)));
+        eprintln!(
+            "learned {} phrasings of {} questions",
+            learned.len(),
+            traffic.len()
+        );
+        faq = matcher::variants::with_learned(&faq, &learned);
+        matcher = Matcher::build_with_prior(&faq, config, &prior)?;
+    }
     eprintln!(
         "built {} entries in {:.1} ms",
-        loaded.faq.entries.len(),
+        faq.entries.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
     // Warm up (jieba's dictionary, caches) so latency measures matching.
     for q in queries.iter().take(20) {
         matcher.decide(&q.query);
     }
-    let (metrics, judged) = evaluate(&queries, |q| {
-        let decision = matcher.decide(q);
-        Verdict {
-            answered: decision.answered().map(str::to_owned),
-            candidates: decision.candidates,
-        }
-    });
+    let (metrics, judged) = evaluate(&queries, |q| Verdict::of(matcher.decide(q)));
     if show_misses || show_all {
         for j in &judged {
             let best = j.verdict.candidates.first();
@@ -80,6 +108,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     j.query.query,
                     cands.join(" ")
                 );
+            }
+        }
+    }
+    if rest.iter().any(|a| a == "--evidence") {
+        // The features behind each query's candidates.
+        for q in &queries {
+            let evidence = matcher.evidence(&q.query);
+            println!("{} (chinese: {})", q.query, evidence.chinese);
+            for ((entry, features), p) in evidence
+                .candidates
+                .iter()
+                .zip(matcher.confidences(&evidence))
+            {
+                let named: Vec<String> = matcher::prior::FEATURE_NAMES
+                    .iter()
+                    .zip(features)
+                    .map(|(n, v)| format!("{n}={v:.2}"))
+                    .collect();
+                println!("  {entry} {p:.3}: {}", named.join(" "));
             }
         }
     }
@@ -159,4 +206,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{}", serde_json::to_string(&metrics)?);
     Ok(())
+}
+
+/// The value after `name` in the arguments.
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].as_str())
 }

@@ -103,6 +103,8 @@ pub fn parse_queries(path: &Path, text: &str) -> Result<Vec<LabeledQuery>, Queri
 pub struct Verdict {
     /// The entry auto-answered with, if the decider was confident.
     pub answered: Option<String>,
+    /// The entries offered as "did you mean" choices, when not answered.
+    pub offered: Vec<String>,
     /// Ranked candidates, best first (confident or not).
     pub candidates: Vec<Candidate>,
 }
@@ -123,6 +125,45 @@ impl Judged {
     pub fn is_wrong(&self) -> bool {
         self.verdict.answered.is_some() && self.verdict.answered != self.query.expected
     }
+
+    /// Answered right, or the expected entry is one tap away among the
+    /// offered choices.
+    pub fn is_one_tap(&self) -> bool {
+        self.is_correct()
+            || self.query.expected.as_ref().is_some_and(|expected| {
+                self.verdict.answered.is_none() && self.verdict.offered.contains(expected)
+            })
+    }
+
+    /// Got an answer or choices.
+    pub fn is_offered(&self) -> bool {
+        self.verdict.answered.is_some() || !self.verdict.offered.is_empty()
+    }
+}
+
+impl Verdict {
+    /// The verdict of a matcher's decision.
+    pub fn of(decision: crate::Decision) -> Verdict {
+        let (answered, offered) = match decision.outcome {
+            crate::Outcome::Answer { entry_id } => (Some(entry_id), Vec::new()),
+            crate::Outcome::Suggest { entry_ids } => (None, entry_ids),
+            crate::Outcome::NoMatch => (None, Vec::new()),
+        };
+        Verdict {
+            answered,
+            offered,
+            candidates: decision.candidates,
+        }
+    }
+
+    /// No answer, no choices, no candidates (a message that is no question).
+    pub fn none() -> Verdict {
+        Verdict {
+            answered: None,
+            offered: Vec::new(),
+            candidates: Vec::new(),
+        }
+    }
 }
 
 /// The metrics of the evaluation contract (`faq-format.md`).
@@ -136,6 +177,11 @@ pub struct Metrics {
     pub coverage: f64,
     pub top1: f64,
     pub false_answer_rate: f64,
+    /// Share of the questions with an expected entry answered right, or
+    /// whose expected entry was among the offered choices.
+    pub one_tap: f64,
+    /// Share of the `-` questions that got an answer or choices.
+    pub offered_unanswerable: f64,
     pub p50_us: f64,
     pub p99_us: f64,
 }
@@ -161,6 +207,33 @@ pub fn evaluate(
     (metrics(&judged), judged)
 }
 
+/// Replays `queries` as traffic whose users pick the right choice: a
+/// question answered with its expected entry (the user presses "Solved")
+/// or offered it among the choices (the user picks it) teaches that
+/// phrasing of the entry. Returns the learned (entry id, text) pairs; a
+/// question answered wrongly or with nothing offered teaches nothing (an
+/// agent's `/link` would, but this replay has no agent).
+pub fn learned_from(
+    queries: &[LabeledQuery],
+    mut decide: impl FnMut(&str) -> Verdict,
+) -> Vec<(String, String)> {
+    let mut learned = Vec::new();
+    for query in queries {
+        let Some(expected) = &query.expected else {
+            continue;
+        };
+        let verdict = decide(&query.query);
+        let picked = match &verdict.answered {
+            Some(answered) => answered == expected,
+            None => verdict.offered.contains(expected),
+        };
+        if picked {
+            learned.push((expected.clone(), query.query.clone()));
+        }
+    }
+    learned
+}
+
 /// The metrics of already judged queries.
 pub fn metrics(judged: &[Judged]) -> Metrics {
     let queries = judged.len();
@@ -180,6 +253,12 @@ pub fn metrics(judged: &[Judged]) -> Metrics {
             j.verdict.candidates.first().map(|c| c.entry_id.as_str()) == j.query.expected.as_deref()
         })
         .count();
+    let one_tap = with_expected.iter().filter(|j| j.is_one_tap()).count();
+    let unanswerable: Vec<&Judged> = judged
+        .iter()
+        .filter(|j| j.query.expected.is_none())
+        .collect();
+    let offered_unanswerable = unanswerable.iter().filter(|j| j.is_offered()).count();
     let mut latencies: Vec<f64> = judged.iter().map(|j| j.micros).collect();
     latencies.sort_by(f64::total_cmp);
     Metrics {
@@ -191,6 +270,8 @@ pub fn metrics(judged: &[Judged]) -> Metrics {
         coverage: ratio(correct, with_expected.len()),
         top1: ratio(top1_hits, with_expected.len()),
         false_answer_rate: ratio(wrong, queries),
+        one_tap: ratio(one_tap, with_expected.len()),
+        offered_unanswerable: ratio(offered_unanswerable, unanswerable.len()),
         p50_us: percentile(&latencies, 0.50),
         p99_us: percentile(&latencies, 0.99),
     }
@@ -226,6 +307,7 @@ mod tests {
             },
             verdict: Verdict {
                 answered: answered.map(Into::into),
+                offered: Vec::new(),
                 candidates: best
                     .map(|id| Candidate {
                         entry_id: id.into(),

@@ -20,38 +20,25 @@
 //!    they share no term with the query;
 //! 3. confidence: a logistic model (see `calibrate.rs`) turns each
 //!    candidate's evidence (its score, both cosines, its lead over the
-//!    runner-up, how much of the query the entry explains, how much of the
-//!    query the FAQ knows at all, its meaning cosine and lead; where the
-//!    FAQ has enough questions to show that they help, also its meaning
-//!    centroid cosine and lead, the query words it leaves unexplained, and
-//!    its closeness against the entry's own spread, see `closeness.rs`)
-//!    into a probability, fitted when the index is built on the FAQ's own
-//!    questions asked back. Candidates are ordered by confidence.
+//!    runner-up, how much of the query the entry and the FAQ explain, its
+//!    meaning cosines and leads, the query words it leaves unexplained,
+//!    its closeness against the entry's own spread) into a probability.
+//!    The model is the confidence prior fitted across FAQs (`prior.rs`),
+//!    adjusted when the index is built by the FAQ's own questions asked
+//!    back (see `Matcher::calibrate`). Candidates are ordered by
+//!    confidence.
 //!
 //! # What the confidence means
 //!
 //! A candidate's confidence estimates the probability that it is the entry
-//! answering the question, as learned from this FAQ: every FAQ question
-//! (up to a sample) is asked back three times: with only that question
-//! hidden (its own entry should come first), as written (users often type
-//! a FAQ question nearly verbatim; without these the model never sees
-//! evidence that strong), and with its whole entry hidden (a question the
-//! FAQ does not answer: any answer would be wrong, counted at half weight).
-//! So 0.95 means "FAQ questions asked back with evidence like this found
-//! their own entry about 19 times in 20".
-//!
-//! How that transfers depends on the FAQ. Where the questions of an entry
-//! are a sample of what users write (many near-paraphrases), held-out
-//! questions behave like real ones and the scale is close to a probability
-//! (banking77: answering at 0.95 is right about 97% of the time). Where an
-//! admin wrote the questions, a held-out question is harder to place than
-//! a real one, and the confidence is cautious (the bundled FAQ: answering
-//! at 0.85 would still be right about 98% of the time). So read it as an
-//! ordering with a rough scale: raise `answer_threshold` to answer less and
-//! be wrong less, lower it to answer more, and measure with `helpdesk eval`
-//! on real questions of your own. `margin` turns close calls between the
-//! first two candidates into "did you mean". Queries saying less than two
-//! words (see `Terms::size`) are never auto-answered.
+//! answering the question: "of candidates with evidence like this, in the
+//! FAQs the prior was fitted on, this share were right", moved towards
+//! what this FAQ's own held-out questions say (ARCHITECTURE.md, "What
+//! confidence means", has the figures measured leave one dataset out).
+//! `answer_threshold` 0.95 answers where about 19 in 20 such answers were
+//! right; `margin` turns close calls between the first two candidates into
+//! "did you mean". Queries saying less than two words (see `Terms::size`)
+//! are never auto-answered.
 
 use std::cell::RefCell;
 
@@ -62,6 +49,7 @@ use crate::correct::Speller;
 use crate::faq::Faq;
 use crate::fxmap::{FxMap, term_key};
 use crate::normalize::normalize;
+use crate::prior::Prior;
 use crate::semantic::{self, Space, VECTORS, ZH_VECTORS};
 use crate::{Candidate, Decision, MatcherConfig, Outcome};
 
@@ -118,6 +106,13 @@ const TYPO_SHARE: f32 = 0.15;
 
 /// How many candidates a decision carries.
 const MAX_CANDIDATES: usize = 5;
+/// Once the best candidate is worth offering, the others join the choices
+/// from this share of `suggest_threshold`: the right entry is often second
+/// or third with a low confidence, and one more choice costs a user
+/// little. Chosen on the prior's training splits (`examples/fit_prior.rs`,
+/// `RULES=1`): one_tap 3 to 6 points higher there, and the questions
+/// without an answer offered choices as often as before.
+const COMPANION_SHARE: f32 = 0.1;
 /// How many held-out questions calibration asks back at most.
 const CALIBRATION_SAMPLES: usize = 400;
 /// Weight of a held-out-entry sample relative to a held-out-question one:
@@ -368,6 +363,16 @@ impl Ranking {
     }
 }
 
+/// The evidence behind a query's candidates, as the confidence model
+/// reads it: what a confidence prior is fitted on (see `prior.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    /// The query was read as Chinese.
+    pub chinese: bool,
+    /// Each candidate's entry id and features, in ranking order.
+    pub candidates: Vec<(String, [f32; FEATURES])>,
+}
+
 /// Ranks FAQ entries for a query. Built once per FAQ version; `decide`
 /// does no I/O and is safe to call from many threads.
 pub struct Matcher {
@@ -413,7 +418,20 @@ thread_local! {
 }
 
 impl Matcher {
+    /// Builds the index of `faq`, its confidence the shipped prior adjusted
+    /// by the FAQ's own questions.
     pub fn build(faq: &Faq, config: MatcherConfig) -> Result<Matcher, BuildError> {
+        Self::build_with_prior(faq, config, Prior::shipped())
+    }
+
+    /// Builds the index of `faq` with another confidence prior (the
+    /// leave-one-dataset-out validation builds with priors that never saw
+    /// the dataset measured).
+    pub fn build_with_prior(
+        faq: &Faq,
+        config: MatcherConfig,
+        prior: &Prior,
+    ) -> Result<Matcher, BuildError> {
         let analyzer = Analyzer::new(&faq.synonyms);
 
         // Analyse every question and the keywords of every entry, on all
@@ -640,7 +658,7 @@ impl Matcher {
             confidence: ConfidenceModel::untrained(),
             doc_words: analysed.iter().map(|a| a.words.clone()).collect(),
         };
-        matcher.calibrate(&analysed, parallel);
+        matcher.calibrate(&analysed, parallel, prior);
         if !matcher.confidence.reads_alignment() {
             // Only the untrained curve reads the word alignment.
             matcher.doc_words = Vec::new();
@@ -654,37 +672,18 @@ impl Matcher {
 
     /// Ranks the entries for `query` and decides what to do.
     pub fn decide(&self, query: &str) -> Decision {
-        let text = normalize(query);
-        let text = self
-            .speller
-            .correct(&text, |word| VECTORS.is_word(word))
-            .unwrap_or(text);
-        let terms = self.analyzer.analyze_normalized(&text);
-        if terms.is_empty() {
+        let Some((ranking, size)) = self.ranked(query) else {
             return Decision {
                 outcome: Outcome::NoMatch,
                 candidates: Vec::new(),
             };
-        }
-        let text = compact(&text);
-        let (meaning, words) = semantic::meaning_and_words(&text, &terms.cut);
-        let meaning = meaning.and_then(|(space, vector)| self.centred(space, &vector));
-        let meaning = meaning.as_ref().map(|(space, m)| (*space, m.as_slice()));
-        let words = match meaning {
-            Some(_) if self.confidence.reads_alignment() => words,
-            _ => Vec::new(),
         };
-        let ranking = self.rank(&terms, &text, meaning, &words, HeldOut::Nothing);
         // A fitted model is calibrated on the leading entries by score; the
         // untrained curve orders entries better than the score does, so it
         // reads them all (one-question FAQs: zh-afqmc 113 -> 114 of 251
         // right first, a BQ sample 133 -> 134 of 917, banking77 against one
         // question per intent the same).
-        let considered = if self.confidence.reads_alignment() {
-            ranking.scored.len()
-        } else {
-            MAX_CANDIDATES
-        };
+        let considered = self.considered(&ranking);
         let mut candidates: Vec<Candidate> = ranking
             .scored
             .iter()
@@ -698,25 +697,97 @@ impl Matcher {
         candidates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         candidates.truncate(MAX_CANDIDATES);
         let mut outcome = self.outcome(&candidates);
-        if terms.size < MIN_ANSWER_SIZE
+        if size < MIN_ANSWER_SIZE
             && let Outcome::Answer { entry_id } = outcome
         {
             // One or two words name a topic, not a question: ask which one.
-            let mut entry_ids = vec![entry_id];
-            entry_ids.extend(
-                candidates
-                    .iter()
-                    .skip(1)
-                    .filter(|c| c.confidence >= self.config.suggest_threshold)
-                    .take(self.config.max_suggestions.saturating_sub(1))
-                    .map(|c| c.entry_id.clone()),
-            );
+            let mut entry_ids = self.choices(&candidates);
+            if entry_ids.first() != Some(&entry_id) {
+                entry_ids.insert(0, entry_id);
+                entry_ids.truncate(self.config.max_suggestions.max(1));
+            }
             outcome = Outcome::Suggest { entry_ids };
         }
         Decision {
             outcome,
             candidates,
         }
+    }
+
+    /// The query's ranking and how many words it says (see `Terms::size`);
+    /// none when it has no terms at all.
+    fn ranked(&self, query: &str) -> Option<(Ranking, f32)> {
+        let text = normalize(query);
+        let text = self
+            .speller
+            .correct(&text, |word| VECTORS.is_word(word))
+            .unwrap_or(text);
+        let terms = self.analyzer.analyze_normalized(&text);
+        if terms.is_empty() {
+            return None;
+        }
+        let text = compact(&text);
+        let (meaning, words) = semantic::meaning_and_words(&text, &terms.cut);
+        let meaning = meaning.and_then(|(space, vector)| self.centred(space, &vector));
+        let meaning = meaning.as_ref().map(|(space, m)| (*space, m.as_slice()));
+        let words = match meaning {
+            Some(_) if self.confidence.reads_alignment() => words,
+            _ => Vec::new(),
+        };
+        let ranking = self.rank(&terms, &text, meaning, &words, HeldOut::Nothing);
+        Some((ranking, terms.size))
+    }
+
+    /// How many of the ranked entries the confidence model reads: the
+    /// leading few by score for a fitted model, all for the untrained curve.
+    fn considered(&self, ranking: &Ranking) -> usize {
+        if self.confidence.reads_alignment() {
+            ranking.scored.len()
+        } else {
+            MAX_CANDIDATES.min(ranking.scored.len())
+        }
+    }
+
+    /// The confidence this matcher's model gives each candidate of
+    /// `evidence` (from `evidence`), for measuring a prior.
+    pub fn confidences(&self, evidence: &Evidence) -> Vec<f32> {
+        evidence
+            .candidates
+            .iter()
+            .map(|(_, features)| self.confidence.apply(features, evidence.chinese))
+            .collect()
+    }
+
+    /// The evidence the confidence model reads for each candidate of
+    /// `query`, in the order `decide` considers them: what a confidence
+    /// prior is fitted on (see `prior.rs`).
+    pub fn evidence(&self, query: &str) -> Evidence {
+        let Some((ranking, _)) = self.ranked(query) else {
+            return Evidence::default();
+        };
+        Evidence {
+            chinese: ranking.chinese,
+            candidates: (0..self.considered(&ranking))
+                .map(|i| {
+                    let entry = ranking.scored[i].entry as usize;
+                    (self.entries[entry].id.clone(), ranking.features(i))
+                })
+                .collect(),
+        }
+    }
+
+    /// The "did you mean" choices once the best candidate reaches
+    /// `suggest_threshold`: it, and the next ones from a tenth of that
+    /// (`COMPANION_SHARE`), up to `max_suggestions`.
+    fn choices(&self, candidates: &[Candidate]) -> Vec<String> {
+        let companion = self.config.suggest_threshold * COMPANION_SHARE;
+        candidates
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| *i == 0 || c.confidence >= companion)
+            .take(self.config.max_suggestions)
+            .map(|(_, c)| c.entry_id.clone())
+            .collect()
     }
 
     fn outcome(&self, candidates: &[Candidate]) -> Outcome {
@@ -731,16 +802,11 @@ impl Matcher {
                 entry_id: best.entry_id.clone(),
             };
         }
-        let entry_ids: Vec<String> = candidates
-            .iter()
-            .filter(|c| c.confidence >= self.config.suggest_threshold)
-            .take(self.config.max_suggestions)
-            .map(|c| c.entry_id.clone())
-            .collect();
-        if entry_ids.is_empty() {
-            Outcome::NoMatch
-        } else {
-            Outcome::Suggest { entry_ids }
+        if best.confidence < self.config.suggest_threshold {
+            return Outcome::NoMatch;
+        }
+        Outcome::Suggest {
+            entry_ids: self.choices(candidates),
         }
     }
 
@@ -1210,7 +1276,7 @@ impl Matcher {
     /// question held out (its entry should still win), once as written
     /// (nothing hidden), and once with its whole entry held out (a question
     /// the FAQ does not answer: every candidate is wrong).
-    fn calibrate(&mut self, analysed: &[Analysed], parallel: bool) {
+    fn calibrate(&mut self, analysed: &[Analysed], parallel: bool, prior: &Prior) {
         let questions: Vec<u32> = (0..analysed.len() as u32)
             .filter(|&d| analysed[d as usize].is_question)
             .collect();
@@ -1264,7 +1330,7 @@ impl Matcher {
         // one question), the samples only say "verbatim copies are right":
         // nothing to learn the scale from, so the untrained curve stays.
         if found_when_held_out > 0 {
-            self.confidence = ConfidenceModel::fit(&samples);
+            self.confidence = prior.adjusted(&samples);
         }
     }
 }

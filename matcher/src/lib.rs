@@ -14,6 +14,8 @@
 
 pub mod eval;
 pub mod faq;
+pub mod prior;
+pub mod variants;
 
 mod analyze;
 mod calibrate;
@@ -25,7 +27,8 @@ mod normalize;
 mod semantic;
 
 pub use faq::{Diagnostic, Faq, LoadError, Loaded, Severity};
-pub use index::{BuildError, Matcher};
+pub use index::{BuildError, Evidence, Matcher};
+pub use prior::Prior;
 
 use serde::{Deserialize, Serialize};
 

@@ -318,12 +318,16 @@ async fn reload_on_command_is_for_admins_and_reports_what_it_loaded() {
 }
 
 #[tokio::test]
-async fn stats_and_suggest_are_refused_to_agents_and_strangers() {
+async fn stats_suggest_and_unlearn_are_refused_to_agents_and_strangers() {
     let scene = desk().await;
-    for command in [AdminCommand::Stats, AdminCommand::Suggest] {
+    let unlearn = AdminCommand::Unlearn {
+        entry_id: "deposit-not-credited".into(),
+        text: "充币没到".into(),
+    };
+    for command in [AdminCommand::Stats, AdminCommand::Suggest, unlearn] {
         for who in [AGENT, STRANGER] {
             assert_eq!(
-                scene.admin.handle(who, command).await.unwrap(),
+                scene.admin.handle(who, command.clone()).await.unwrap(),
                 AdminReply::Refused
             );
         }
@@ -892,4 +896,83 @@ async fn in_telegram_admins_get_stats_and_reload_errors_and_everyone_else_is_ref
         );
     }
     running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn suggest_lists_what_users_taught_and_unlearn_drops_a_bad_phrasing() {
+    let scene = desk().await;
+    let entry = scene.desk.knowledge().faq.entries[0].id.clone();
+    scene
+        .desk
+        .store()
+        .record_learned(&entry, "钱怎么还没进来", handoff::LearnedFrom::Picked)
+        .await
+        .unwrap();
+    let AdminReply::Suggestions(suggestions) = scene
+        .admin
+        .handle(ADMIN, AdminCommand::Suggest)
+        .await
+        .unwrap()
+    else {
+        panic!("suggestions expected");
+    };
+    assert_eq!(suggestions.learned.len(), 1);
+    assert_eq!(suggestions.learned[0].entry_id, entry);
+    let text = AdminReply::Suggestions(suggestions).render("en");
+    assert!(
+        text.contains(&format!("{entry} 钱怎么还没进来 (picked)")),
+        "{text}"
+    );
+
+    // A reload indexes it; /unlearn forgets it and reindexes.
+    scene
+        .admin
+        .handle(ADMIN, AdminCommand::Reload)
+        .await
+        .unwrap();
+    assert_eq!(scene.desk.knowledge().learned.len(), 1);
+    let unlearn = |text: &str| AdminCommand::Unlearn {
+        entry_id: entry.clone(),
+        text: text.into(),
+    };
+    assert_eq!(
+        scene
+            .admin
+            .handle(ADMIN, unlearn("钱怎么还没进来"))
+            .await
+            .unwrap(),
+        AdminReply::Unlearned(Some(true))
+    );
+    assert!(scene.desk.store().learned().await.unwrap().is_empty());
+    assert!(scene.desk.knowledge().learned.is_empty());
+    assert_eq!(
+        scene
+            .admin
+            .handle(ADMIN, unlearn("钱怎么还没进来"))
+            .await
+            .unwrap(),
+        AdminReply::Unlearned(Some(false))
+    );
+    assert_eq!(
+        AdminCommand::parse("/unlearn"),
+        Some(AdminCommand::Unlearn {
+            entry_id: String::new(),
+            text: String::new()
+        })
+    );
+    assert_eq!(
+        scene
+            .admin
+            .handle(ADMIN, AdminCommand::parse("/unlearn").unwrap())
+            .await
+            .unwrap(),
+        AdminReply::Unlearned(None)
+    );
+    assert_eq!(
+        AdminCommand::parse("/unlearn deposit-x 充币 没到"),
+        Some(AdminCommand::Unlearn {
+            entry_id: "deposit-x".into(),
+            text: "充币 没到".into()
+        })
+    );
 }

@@ -867,3 +867,68 @@ async fn an_agent_with_two_tickets_reaches_the_right_user_from_each_tickets_topi
     );
     assert!(to_user(&out, 1).is_empty());
 }
+
+/// The confidence the desk's matcher gives `entry_id` for `query`.
+fn confidence_of(desk: &Desk, query: &str, entry_id: &str) -> f32 {
+    desk.knowledge()
+        .matcher
+        .decide(query)
+        .candidates
+        .iter()
+        .find(|c| c.entry_id == entry_id)
+        .map_or(0.0, |c| c.confidence)
+}
+
+#[tokio::test]
+async fn a_users_pick_among_the_choices_is_learned_and_matched_after_a_restart() {
+    let scene = Scene::new().await;
+    // Questions this FAQ is unsure about; the first one it offers choices
+    // for is the one the user answers by picking.
+    let unsure = [
+        "充的币怎么还看不到",
+        "币转进来没显示",
+        "coins I sent are not showing up",
+        "where do I send coins to top up",
+        "地址在哪看",
+    ];
+    let mut picked = None;
+    for query in unsure {
+        let out = scene.says(1, query).await;
+        if let [Reply::DidYouMean { entry_ids }] = &to_user(&out, 1)[..] {
+            picked = Some((query, entry_ids[0].clone()));
+            break;
+        }
+    }
+    let (query, entry_id) = picked.expect("one of the unsure questions gets choices");
+    let before = confidence_of(&scene.desk, query, &entry_id);
+    let out = scene.presses(1, Action::Pick(entry_id.clone())).await;
+    assert!(
+        matches!(to_user(&out, 1)[..], [Reply::Answer { .. }, ..]),
+        "{out:?}"
+    );
+    let learned = scene.desk.store().learned().await.unwrap();
+    assert_eq!(learned.len(), 1, "{learned:?}");
+    assert_eq!(
+        (learned[0].entry_id.as_str(), learned[0].text.as_str()),
+        (entry_id.as_str(), query)
+    );
+    assert_eq!(learned[0].from, handoff::LearnedFrom::Picked);
+
+    // "Solved" under an answer to an older question teaches nothing.
+    scene.says(1, "谷歌验证器丢了怎么办").await;
+    scene
+        .presses(1, Action::Solved("deposit-address".into()))
+        .await;
+    assert_eq!(scene.desk.store().learned().await.unwrap().len(), 1);
+
+    let scene = scene.restart().await;
+    let after = confidence_of(&scene.desk, query, &entry_id);
+    assert!(
+        after > before,
+        "{entry_id}: {before} before learning, {after} after"
+    );
+    assert_eq!(
+        scene.desk.knowledge().learned,
+        vec![(entry_id.clone(), query.to_owned())]
+    );
+}

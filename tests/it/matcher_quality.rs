@@ -340,17 +340,36 @@ fn of_two_questions_that_hold_the_query_the_one_asking_no_more_comes_first() {
 
 use std::path::{Path, PathBuf};
 
-use matcher::eval::{Metrics, Verdict, evaluate, read_queries};
+use matcher::Prior;
+use matcher::eval::{LabeledQuery, Metrics, Verdict, evaluate, learned_from, read_queries};
+use matcher::variants::{sparse, with_learned};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Metrics of the default configuration on one FAQ + queries files, or
-/// `None` (with a note) when the set is not on this machine.
-fn measure(faq_path: &Path, queries_paths: &[PathBuf]) -> Option<Metrics> {
-    let missing: Vec<&Path> = std::iter::once(faq_path)
-        .chain(queries_paths.iter().map(PathBuf::as_path))
+/// The prior fitted on every source but `source`
+/// (`matcher/examples/fit_prior.rs`): a figure reported for a set comes
+/// from a model that never saw it.
+fn leave_out(source: &str) -> Prior {
+    let path = workspace().join(format!("matcher/data/prior-lodo/{source}.json"));
+    let text =
+        std::fs::read_to_string(&path).expect("the leave-one-out prior is in the repository");
+    let prior = Prior::from_json(&text).expect("the leave-one-out prior reads");
+    assert!(
+        !prior.trained_on().iter().any(|s| s == source),
+        "{} saw {source}",
+        path.display()
+    );
+    assert!(!prior.trained_on().is_empty());
+    prior
+}
+
+/// A FAQ and queries, or `None` (with a note) when the set is not on this
+/// machine.
+fn set(faq_path: &Path, queries_path: &Path) -> Option<(matcher::Faq, Vec<LabeledQuery>)> {
+    let missing: Vec<&Path> = [faq_path, queries_path]
+        .into_iter()
         .filter(|p| !p.exists())
         .collect();
     if !missing.is_empty() {
@@ -358,85 +377,184 @@ fn measure(faq_path: &Path, queries_paths: &[PathBuf]) -> Option<Metrics> {
         return None;
     }
     let faq = matcher::faq::load(faq_path).expect("the FAQ loads").faq;
-    let mut queries = Vec::new();
-    for path in queries_paths {
-        queries.extend(read_queries(path).expect("the queries file reads"));
-    }
-    let matcher = Matcher::build(&faq, MatcherConfig::default()).expect("the index builds");
-    let (metrics, _) = evaluate(&queries, |q| {
-        let decision = matcher.decide(q);
-        Verdict {
-            answered: decision.answered().map(str::to_owned),
-            candidates: decision.candidates,
-        }
-    });
-    println!(
-        "{}: {}",
-        faq_path.display(),
-        serde_json::to_string(&metrics).unwrap()
-    );
-    Some(metrics)
+    let queries = read_queries(queries_path).expect("the queries file reads");
+    Some((faq, queries))
 }
 
-fn public_set(name: &str) -> Option<Metrics> {
+/// Metrics of the default configuration with `prior` on `faq`.
+fn measure(name: &str, faq: &matcher::Faq, prior: &Prior, queries: &[LabeledQuery]) -> Metrics {
+    let matcher =
+        Matcher::build_with_prior(faq, MatcherConfig::default(), prior).expect("the index builds");
+    let (metrics, _) = evaluate(queries, |q| Verdict::of(matcher.decide(q)));
+    println!("{name}: {}", serde_json::to_string(&metrics).unwrap());
+    metrics
+}
+
+fn public_set(name: &str) -> Option<(matcher::Faq, Vec<LabeledQuery>)> {
     let dir = workspace().join("../shared/eval").join(name);
-    measure(&dir.join("faq.yaml"), &[dir.join("dev.tsv")])
+    set(&dir.join("faq.yaml"), &dir.join("dev.tsv"))
 }
 
-/// The bundled FAQ measured on its labelled questions.
-fn bundled() -> Option<Metrics> {
-    let data = workspace().join("tests/data");
-    let queries: Vec<PathBuf> = ["queries.tsv", "queries-a.tsv", "queries-b.tsv"]
-        .iter()
-        .map(|name| data.join(name))
-        .filter(|p| p.exists())
-        .take(1)
-        .collect();
-    if queries.is_empty() {
-        println!("skipped: no queries file in {}", data.display());
-        return None;
-    }
-    measure(&workspace().join("faq-data"), &queries)
+fn bundled() -> Option<(matcher::Faq, Vec<LabeledQuery>)> {
+    set(
+        &workspace().join("faq-data"),
+        &workspace().join("tests/data/queries.tsv"),
+    )
 }
+
+/// The shape an admin typically writes: three Chinese and two English
+/// questions an entry.
+const SPARSE_FAQ_DATA: &[(&str, usize)] = &[("zh", 3), ("en", 2)];
+
+// Floors at the figures measured leave one dataset out (see
+// ARCHITECTURE.md, "What confidence means"); where they fall short of the
+// targets of issue #16, the README says so.
 
 #[test]
 fn the_bundled_faq_answers_its_own_users_questions_rightly() {
-    let Some(m) = bundled() else {
+    let Some((faq, queries)) = bundled() else {
         return;
     };
-    assert!(m.top1 >= 0.92, "top1 {m:?}");
+    let m = measure("faq-data", &faq, &leave_out("faq-data"), &queries);
+    assert!(m.top1 >= 0.98, "top1 {m:?}");
     assert!(m.precision >= 0.97, "precision {m:?}");
-}
-
-#[test]
-fn the_bundled_faq_answers_three_in_four_of_its_users_questions() {
-    let Some(m) = bundled() else {
-        return;
-    };
     assert!(m.coverage >= 0.75, "coverage {m:?}");
+    assert!(m.one_tap >= 0.97, "one_tap {m:?}");
 }
 
 #[test]
-fn banking77_ranks_the_right_entry_first_often_enough() {
-    let Some(m) = public_set("banking77") else {
+fn a_sparse_faq_answers_only_when_right_and_offers_the_right_entry_one_tap_away() {
+    let Some((faq, queries)) = bundled() else {
         return;
     };
-    assert!(m.top1 >= 0.70, "{m:?}");
+    let faq = sparse(&faq, SPARSE_FAQ_DATA);
+    let m = measure("sparse faq-data", &faq, &leave_out("faq-data"), &queries);
+    assert!(m.precision >= 0.95, "precision {m:?}");
+    assert!(m.coverage >= 0.25, "coverage {m:?}");
+    assert!(m.top1 >= 0.88, "top1 {m:?}");
+    assert!(m.one_tap >= 0.83, "one_tap {m:?}");
+    assert!(m.offered_unanswerable <= 0.35, "offered_unanswerable {m:?}");
+}
+
+#[test]
+fn the_prior_makes_a_faq_of_three_questions_an_intent_surer_of_what_it_answers() {
+    let Some((faq, queries)) = public_set("banking77") else {
+        return;
+    };
+    let faq = sparse(&faq, &[("en", 3)]);
+    let with_prior = measure(
+        "banking77, 3 an intent",
+        &faq,
+        &leave_out("banking77"),
+        &queries,
+    );
+    let alone = measure(
+        "banking77, 3 an intent, no prior",
+        &faq,
+        &Prior::self_fitted(),
+        &queries,
+    );
+    assert!(
+        with_prior.precision > alone.precision,
+        "{with_prior:?} against {alone:?}"
+    );
+    assert!(
+        with_prior.one_tap > alone.one_tap,
+        "{with_prior:?} against {alone:?}"
+    );
+}
+
+#[test]
+fn what_half_the_traffic_taught_answers_more_of_the_other_half() {
+    let Some((faq, queries)) = bundled() else {
+        return;
+    };
+    let faq = sparse(&faq, SPARSE_FAQ_DATA);
+    let prior = leave_out("faq-data");
+    let (taught, measured): (Vec<_>, Vec<_>) = queries
+        .iter()
+        .cloned()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 0);
+    let taught: Vec<LabeledQuery> = taught.into_iter().map(|(_, q)| q).collect();
+    let measured: Vec<LabeledQuery> = measured.into_iter().map(|(_, q)| q).collect();
+    let before = measure("sparse faq-data, half", &faq, &prior, &measured);
+    let matcher = Matcher::build_with_prior(&faq, MatcherConfig::default(), &prior)
+        .expect("the index builds");
+    let learned = learned_from(&taught, |q| Verdict::of(matcher.decide(q)));
+    assert!(!learned.is_empty());
+    assert!(learned.iter().all(|(entry, text)| {
+        taught
+            .iter()
+            .any(|q| &q.query == text && q.expected.as_ref() == Some(entry))
+    }));
+    let after = measure(
+        "sparse faq-data, half, after learning the other half",
+        &with_learned(&faq, &learned),
+        &prior,
+        &measured,
+    );
+    assert!(
+        after.coverage >= before.coverage + 0.03,
+        "{after:?} against {before:?}"
+    );
+    assert!(after.precision >= 0.95, "{after:?}");
 }
 
 #[test]
 fn banking77_answers_only_when_right() {
-    let Some(m) = public_set("banking77") else {
+    let Some((faq, queries)) = public_set("banking77") else {
         return;
     };
+    let m = measure("banking77", &faq, &leave_out("banking77"), &queries);
+    assert!(m.top1 >= 0.75, "{m:?}");
     assert!(m.precision >= 0.95, "{m:?}");
-    assert!(m.coverage >= 0.15, "{m:?}");
+    assert!(m.coverage >= 0.20, "{m:?}");
+    assert!(m.one_tap >= 0.72, "{m:?}");
 }
 
 #[test]
-fn afqmc_ranks_the_right_entry_first_often_enough() {
-    let Some(m) = public_set("zh-afqmc") else {
+fn banking77_with_three_questions_an_intent_answers_only_when_right() {
+    let Some((faq, queries)) = public_set("banking77") else {
         return;
     };
+    let faq = sparse(&faq, &[("en", 3)]);
+    let m = measure(
+        "banking77, 3 an intent",
+        &faq,
+        &leave_out("banking77"),
+        &queries,
+    );
+    assert!(m.precision >= 0.94, "{m:?}");
+    assert!(m.coverage >= 0.04, "{m:?}");
+}
+
+#[test]
+fn clinc150_answers_a_quarter_and_offers_few_choices_to_what_it_cannot_answer() {
+    let Some((faq, queries)) = public_set("clinc150") else {
+        return;
+    };
+    let m = measure("clinc150", &faq, &leave_out("clinc150"), &queries);
+    assert!(m.top1 >= 0.79, "{m:?}");
+    assert!(m.precision >= 0.95, "{m:?}");
+    assert!(m.coverage >= 0.22, "{m:?}");
+    assert!(m.one_tap >= 0.75, "{m:?}");
+    assert!(m.offered_unanswerable <= 0.35, "{m:?}");
+}
+
+#[test]
+fn afqmc_ranks_the_right_entry_first_often_enough_on_the_half_nothing_chose() {
+    let Some((faq, queries)) = public_set("zh-afqmc") else {
+        return;
+    };
+    // The first half trains the prior (fit_prior.rs); the second is only
+    // measured.
+    let second = &queries[queries.len() / 2..];
+    let m = measure(
+        "zh-afqmc, second half",
+        &faq,
+        &leave_out("zh-afqmc"),
+        second,
+    );
     assert!(m.top1 >= 0.45, "{m:?}");
 }

@@ -174,9 +174,74 @@ conformance!(
     fifty_agents_draining_the_queue_with_claim_next_never_share_a_ticket,
     a_writer_killed_mid_burst_loses_nothing_it_acknowledged,
     pending_work_is_kept_until_removed_and_taken_over_once_per_kind,
+    learned_phrasings_are_kept_once_masked_and_can_be_dropped,
 );
 
 // --- behaviours ----------------------------------------------------------------
+
+async fn learned_phrasings_are_kept_once_masked_and_can_be_dropped(db: &Db) {
+    let store = &db.store;
+    assert!(store.learned().await.unwrap().is_empty());
+    store
+        .record_learned(
+            "deposit-missing",
+            " 充币半天没到 ",
+            handoff::LearnedFrom::Picked,
+        )
+        .await
+        .unwrap();
+    // The same phrasing of the same entry again, by another press: kept once.
+    store
+        .record_learned(
+            "deposit-missing",
+            "充币半天没到",
+            handoff::LearnedFrom::Solved,
+        )
+        .await
+        .unwrap();
+    store
+        .record_learned(
+            "password-reset",
+            "my password is hunter2, reset it",
+            handoff::LearnedFrom::Solved,
+        )
+        .await
+        .unwrap();
+    store
+        .record_learned(
+            "password-reset",
+            &"x".repeat(400),
+            handoff::LearnedFrom::Solved,
+        )
+        .await
+        .unwrap();
+    let learned = store.learned().await.unwrap();
+    let pairs: Vec<(&str, &str)> = learned
+        .iter()
+        .map(|l| (l.entry_id.as_str(), l.text.as_str()))
+        .collect();
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    assert_eq!(pairs[0], ("deposit-missing", "充币半天没到"));
+    assert_eq!(learned[0].from, handoff::LearnedFrom::Picked);
+    assert_eq!(pairs[1].0, "password-reset");
+    assert!(!pairs[1].1.contains("hunter2"), "{pairs:?}");
+
+    assert!(
+        !store
+            .drop_learned("deposit-missing", "nothing like it")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .drop_learned("deposit-missing", "充币半天没到")
+            .await
+            .unwrap()
+    );
+    let left = store.learned().await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].entry_id, "password-reset");
+}
 
 async fn a_ticket_opens_waiting_with_its_whole_transcript(db: &Db) {
     let store = &db.store;

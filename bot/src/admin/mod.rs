@@ -38,7 +38,7 @@ pub const SUGGEST_DAYS: i64 = 30;
 pub const SUGGEST_LIMIT: usize = 10;
 
 /// A command only admins may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminCommand {
     /// Today's and the last 7 days' numbers.
     Stats,
@@ -46,6 +46,9 @@ pub enum AdminCommand {
     Reload,
     /// New questions for entries and clusters of unanswered questions.
     Suggest,
+    /// Forget a phrasing learned from traffic (`/unlearn ENTRY_ID TEXT`, as
+    /// `/suggest` lists it); empty parts get the usage.
+    Unlearn { entry_id: String, text: String },
 }
 
 impl AdminCommand {
@@ -58,7 +61,32 @@ impl AdminCommand {
             "stats" => Some(AdminCommand::Stats),
             "reload" => Some(AdminCommand::Reload),
             "suggest" => Some(AdminCommand::Suggest),
+            "unlearn" => {
+                let rest = text
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, rest)| rest);
+                let (entry_id, text) = rest
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((rest.trim(), ""));
+                Some(AdminCommand::Unlearn {
+                    entry_id: entry_id.to_owned(),
+                    text: text.trim().to_owned(),
+                })
+            }
             _ => None,
+        }
+    }
+
+    /// The command's name, for logs (never its arguments: a learned
+    /// phrasing is a user's text).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AdminCommand::Stats => "stats",
+            AdminCommand::Reload => "reload",
+            AdminCommand::Suggest => "suggest",
+            AdminCommand::Unlearn { .. } => "unlearn",
         }
     }
 }
@@ -71,6 +99,10 @@ pub enum AdminReply {
     Stats(Box<stats::StatsReport>),
     Reload(ReloadOutcome),
     Suggestions(suggest::Suggestions),
+    /// `/unlearn`: whether the phrasing was learned (and is now forgotten,
+    /// the index rebuilt without it); `None` when the command lacked its
+    /// entry id or text.
+    Unlearned(Option<bool>),
 }
 
 impl AdminReply {
@@ -89,6 +121,24 @@ impl AdminReply {
             AdminReply::Suggestions(suggestions) => {
                 suggest::render(suggestions, SUGGEST_LIMIT, language)
             }
+            AdminReply::Unlearned(None) => if zh {
+                "用法：/unlearn 条目ID 问题原文（照 /suggest 列出的写）"
+            } else {
+                "Usage: /unlearn ENTRY_ID TEXT (as /suggest lists it)"
+            }
+            .to_owned(),
+            AdminReply::Unlearned(Some(true)) => if zh {
+                "已忘记这个说法，索引已重建。"
+            } else {
+                "Forgotten; the index is rebuilt without it."
+            }
+            .to_owned(),
+            AdminReply::Unlearned(Some(false)) => if zh {
+                "没有学到过这个说法（条目ID 和原文需与 /suggest 列出的一致）。"
+            } else {
+                "No such learned phrasing (the entry id and text must be as /suggest lists them)."
+            }
+            .to_owned(),
         }
     }
 }
@@ -166,12 +216,12 @@ impl Admin {
         if !self.desk.staff().is_admin(who) {
             tracing::warn!(
                 chat_id = who,
-                ?command,
+                command = command.name(),
                 "admin command from a non-admin refused"
             );
             return Ok(AdminReply::Refused);
         }
-        tracing::info!(chat_id = who, ?command, "admin command");
+        tracing::info!(chat_id = who, command = command.name(), "admin command");
         Ok(match command {
             AdminCommand::Stats => {
                 AdminReply::Stats(Box::new(stats::read(self.desk.store()).await?))
@@ -185,6 +235,16 @@ impl Admin {
                 AdminReply::Suggestions(
                     suggest::suggest(self.desk.store(), &knowledge, since).await?,
                 )
+            }
+            AdminCommand::Unlearn { entry_id, text } => {
+                if entry_id.is_empty() || text.is_empty() {
+                    return Ok(AdminReply::Unlearned(None));
+                }
+                let found = self.desk.store().drop_learned(&entry_id, &text).await?;
+                if found {
+                    self.reloader.reload(reload::Trigger::Command).await;
+                }
+                AdminReply::Unlearned(Some(found))
             }
         })
     }

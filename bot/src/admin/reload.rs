@@ -138,6 +138,35 @@ impl Reloader {
         }
     }
 
+    /// Loads and validates the FAQ, and indexes it with what the store
+    /// learned from traffic (a store that cannot tell only logs it: the
+    /// FAQ alone still serves).
+    async fn build(
+        &self,
+        path: PathBuf,
+        config: matcher::MatcherConfig,
+    ) -> anyhow::Result<(crate::engine::Knowledge, Vec<matcher::Diagnostic>)> {
+        let panicked = |panic: tokio::task::JoinError| {
+            anyhow::anyhow!("building the FAQ index panicked: {panic}")
+        };
+        let (faq, warnings) = tokio::task::spawn_blocking(move || startup::load_faq(&path))
+            .await
+            .map_err(panicked)??;
+        let learned = match startup::learned_phrasings(self.inner.desk.store(), &faq).await {
+            Ok(learned) => learned,
+            Err(error) => {
+                tracing::warn!(
+                    "the learned phrasings could not be read, indexing the FAQ alone: {error:#}"
+                );
+                Vec::new()
+            }
+        };
+        let knowledge = tokio::task::spawn_blocking(move || startup::index(faq, config, &learned))
+            .await
+            .map_err(panicked)??;
+        Ok((knowledge, warnings))
+    }
+
     /// Loads, validates and indexes the FAQ, and swaps it in if it passed.
     pub async fn reload(&self, trigger: Trigger) -> ReloadOutcome {
         let inner = &self.inner;
@@ -145,11 +174,7 @@ impl Reloader {
         let started = Instant::now();
         let path = inner.path.clone();
         let config = inner.config;
-        let built = tokio::task::spawn_blocking(move || startup::load_knowledge(&path, config))
-            .await
-            .unwrap_or_else(|panic| {
-                Err(anyhow::anyhow!("building the FAQ index panicked: {panic}"))
-            });
+        let built = self.build(path, config).await;
         let result = match built {
             Ok((knowledge, warnings)) => {
                 let reloaded = Reloaded {

@@ -363,6 +363,7 @@ mod tests {
             },
             verdict: Verdict {
                 answered: answered.map(Into::into),
+                offered: Vec::new(),
                 candidates: candidates
                     .iter()
                     .map(|(id, c)| Candidate {

@@ -45,6 +45,10 @@ pub struct Suggestions {
     pub new_questions: Vec<EntryQuestions>,
     /// Similar unanswered questions, the most asked cluster first.
     pub clusters: Vec<Cluster>,
+    /// Phrasings learned from users' "Solved" presses and picks since
+    /// `since`, newest first: the matcher counts them already; an admin
+    /// pastes the good ones into the FAQ and drops bad ones (`/unlearn`).
+    pub learned: Vec<handoff::Learned>,
 }
 
 /// Questions to add to one entry.
@@ -109,7 +113,15 @@ pub async fn suggest(
         .into_iter()
         .map(|q| (q.text, q.count))
         .collect();
-    Ok(suggest_from(knowledge, since, linked, unanswered))
+    let mut suggestions = suggest_from(knowledge, since, linked, unanswered);
+    suggestions.learned = store
+        .learned()
+        .await?
+        .into_iter()
+        .rev()
+        .filter(|l| l.at >= since && knowledge.faq.entry(&l.entry_id).is_some())
+        .collect();
+    Ok(suggestions)
 }
 
 /// The suggestions for given links and unanswered questions (with counts).
@@ -123,6 +135,7 @@ pub fn suggest_from(
         since,
         new_questions: new_questions(knowledge, linked),
         clusters: clusters(knowledge, unanswered),
+        learned: Vec::new(),
     }
 }
 
@@ -158,9 +171,17 @@ fn new_questions(knowledge: &Knowledge, linked: Vec<Linked>) -> Vec<EntryQuestio
         if !reads_as_question(&text) {
             continue;
         }
+        // A linked question the index learned is answered right because
+        // it learned it: still worth pasting into the FAQ.
+        let learned = knowledge
+            .learned
+            .iter()
+            .any(|(id, learned)| id == &entry.id && mask(learned) == text);
         match understand(&knowledge.matcher, &text) {
             // Already answered right: nothing to add.
-            Understanding::Question(decision) if decision.answered() == Some(entry.id.as_str()) => {
+            Understanding::Question(decision)
+                if !learned && decision.answered() == Some(entry.id.as_str()) =>
+            {
                 continue;
             }
             Understanding::Question(_) => {}
@@ -503,6 +524,26 @@ pub fn render(suggestions: &Suggestions, limit: usize, language: &str) -> String
         }
     }
     text.push('\n');
+    if !suggestions.learned.is_empty() {
+        text.push_str(if zh {
+            "从用户学到的说法（已计入匹配；好的请写进 FAQ，错的用 /unlearn 条目ID 原文 删除）：\n"
+        } else {
+            "Learned from users (already matched; paste the good ones into the FAQ, drop a bad one with /unlearn ENTRY_ID TEXT):\n"
+        });
+        for learned in suggestions.learned.iter().take(limit * 3) {
+            let from = match (learned.from, zh) {
+                (handoff::LearnedFrom::Solved, true) => "已解决",
+                (handoff::LearnedFrom::Solved, false) => "solved",
+                (handoff::LearnedFrom::Picked, true) => "选中",
+                (handoff::LearnedFrom::Picked, false) => "picked",
+            };
+            text.push_str(&format!(
+                "  {} {} ({from})\n",
+                learned.entry_id, learned.text
+            ));
+        }
+        text.push('\n');
+    }
     let clusters: Vec<&Cluster> = suggestions.clusters.iter().take(limit).collect();
     if clusters.is_empty() {
         text.push_str(if zh {

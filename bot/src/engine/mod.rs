@@ -29,7 +29,10 @@ pub const MAX_TURNS: usize = 40;
 /// The FAQ and its index: one immutable version, swapped whole on reload.
 pub struct Knowledge {
     pub faq: Faq,
+    /// The index of the FAQ and of the phrasings learned from traffic.
     pub matcher: Matcher,
+    /// Those phrasings (entry id, text), which the FAQ files do not have.
+    pub learned: Vec<(String, String)>,
 }
 
 /// Who is special: read from settings, fixed while the bot runs.
@@ -142,6 +145,13 @@ pub enum Effect {
         score: u8,
     },
     Record(QueryRecord),
+    /// The user confirmed that this entry answers their last question
+    /// ("Solved", or a pick among the choices): a phrasing to learn.
+    Learn {
+        entry_id: String,
+        text: String,
+        from: handoff::LearnedFrom,
+    },
 }
 
 /// The engine for one FAQ version and policy.
@@ -311,7 +321,20 @@ impl Engine<'_> {
     ) {
         let faq = &self.knowledge.faq;
         match action {
-            Action::Solved(_) => out.push(Effect::Say(Reply::GladItHelped)),
+            Action::Solved(entry_id) => {
+                // Only for the answer to the last question: a press under
+                // an older answer confirms nothing about it.
+                if conversation.shown.contains(entry_id)
+                    && let Some(text) = &conversation.last_question
+                {
+                    out.push(Effect::Learn {
+                        entry_id: entry_id.clone(),
+                        text: text.clone(),
+                        from: handoff::LearnedFrom::Solved,
+                    });
+                }
+                out.push(Effect::Say(Reply::GladItHelped))
+            }
             Action::NotHelpful(entry_id) => {
                 if !conversation.shown.contains(entry_id) {
                     conversation.shown.push(entry_id.clone());
@@ -332,6 +355,20 @@ impl Engine<'_> {
             }
             Action::Human => self.handoff(conversation, open, message, None, None, out),
             Action::Pick(entry_id) if faq.entry(entry_id).is_some() => {
+                // A pick among the choices offered for the last question.
+                if conversation
+                    .last_candidates
+                    .iter()
+                    .any(|c| &c.entry_id == entry_id)
+                    && !conversation.shown.contains(entry_id)
+                    && let Some(text) = &conversation.last_question
+                {
+                    out.push(Effect::Learn {
+                        entry_id: entry_id.clone(),
+                        text: text.clone(),
+                        from: handoff::LearnedFrom::Picked,
+                    });
+                }
                 self.answer(conversation, message, entry_id, out)
             }
             Action::NoneOfThese => out.push(Effect::Say(Reply::OfferHuman)),

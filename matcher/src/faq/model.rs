@@ -43,7 +43,7 @@ pub struct Entry {
 }
 
 /// A place in a FAQ file; line and column are 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct SourceLocation {
     pub file: PathBuf,
     pub line: u32,
