@@ -91,9 +91,14 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
                 .filter_map(|id| faq.entry(id))
                 .map(|e| vec![button(faq.title(e, lang), Action::Pick(e.id.clone()))])
                 .collect();
+            let text = if buttons.len() == 1 {
+                t(lang, "您是想问这个问题吗？", "Did you mean this?")
+            } else {
+                t(lang, "您是想问以下哪个问题？", "Did you mean one of these?")
+            };
             buttons.push(vec![button(t(lang, "都不是", "None of these"), Action::NoneOfThese)]);
             Message {
-                text: t(lang, "您是想问以下哪个问题？", "Did you mean one of these?").to_owned(),
+                text: text.to_owned(),
                 buttons,
             }
         }
@@ -222,11 +227,11 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             } else {
                 format!("Ticket #{ticket} is closed. How would you rate the help you got (1–5)?")
             },
-            buttons: vec![
-                (1..=5)
-                    .map(|score| button("★".repeat(score as usize), Action::Rate { ticket: *ticket, score }))
-                    .collect(),
-            ],
+            buttons: rating_buttons(*ticket),
+        },
+        Reply::ChooseRating { ticket } => Message {
+            text: t(lang, "请选择 1–5 分：", "Please choose a rating from 1 to 5:").to_owned(),
+            buttons: rating_buttons(*ticket),
         },
         Reply::ThanksForRating { score } => plain(if lang == "zh" {
             format!("感谢您的评分（{score} 分）！")
@@ -340,6 +345,15 @@ pub fn ticket_card(card: &TicketCard, faq: &Faq) -> String {
     }
     let _ = faq;
     out
+}
+
+/// One row of ★ … ★★★★★ rating the closed `ticket`.
+fn rating_buttons(ticket: handoff::TicketId) -> Vec<Vec<Button>> {
+    vec![
+        (1..=5)
+            .map(|score| button("★".repeat(score as usize), Action::Rate { ticket, score }))
+            .collect(),
+    ]
 }
 
 fn details_text(details: &Details) -> String {

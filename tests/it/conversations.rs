@@ -360,6 +360,79 @@ async fn a_whole_handoff_claim_relay_close_and_rating() {
 }
 
 #[tokio::test]
+async fn a_typed_rating_out_of_range_asks_for_one_to_five_and_is_not_an_unanswered_question() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "I want to talk to a human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let out = scene.agent(ALICE, "/close").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::TicketClosed { ticket }]);
+
+    for typed in ["9", "0", " 12 ", "-3"] {
+        let out = scene.says(1, typed).await;
+        assert_eq!(
+            to_user(&out, 1),
+            vec![&Reply::ChooseRating { ticket }],
+            "typed {typed:?} while a rating is pending"
+        );
+        let shown = render(&out[0].reply, "en", &scene.desk.knowledge().faq);
+        assert_eq!(shown.text, "Please choose a rating from 1 to 5:");
+        assert_eq!(shown.buttons[0].len(), 5, "the five rating buttons again");
+        let shown = render(&out[0].reply, "zh", &scene.desk.knowledge().faq);
+        assert!(shown.text.contains("1–5"), "{}", shown.text);
+    }
+    // The rating is still pending: a 4 rates the ticket.
+    let out = scene.says(1, "4").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::ThanksForRating { score: 4 }]);
+    let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
+    assert_eq!(stored.rating.map(|r| r.score), Some(4));
+
+    let now = chrono::Utc::now();
+    let stats = scene
+        .desk
+        .store()
+        .stats(
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stats.top_unanswered,
+        vec![],
+        "out-of-range ratings are not unanswered questions"
+    );
+    assert_eq!(stats.questions.no_match, 0);
+}
+
+#[tokio::test]
+async fn a_did_you_mean_with_one_option_asks_about_that_one() {
+    let scene = Scene::new().await;
+    let faq = &scene.desk.knowledge().faq;
+    let one = Reply::DidYouMean {
+        entry_ids: vec!["reset-2fa".into()],
+    };
+    assert_eq!(render(&one, "en", faq).text, "Did you mean this?");
+    assert_eq!(render(&one, "zh", faq).text, "您是想问这个问题吗？");
+    // Two options, or one that a reload removed beside one that exists.
+    let two = Reply::DidYouMean {
+        entry_ids: vec!["reset-2fa".into(), "deposit-address".into()],
+    };
+    assert_eq!(render(&two, "en", faq).text, "Did you mean one of these?");
+    assert_eq!(render(&two, "zh", faq).text, "您是想问以下哪个问题？");
+    let one_left = Reply::DidYouMean {
+        entry_ids: vec!["reset-2fa".into(), "removed-entry".into()],
+    };
+    assert_eq!(render(&one_left, "en", faq).text, "Did you mean this?");
+    assert_eq!(
+        render(&one_left, "en", faq).buttons.len(),
+        2,
+        "the option and None of these"
+    );
+}
+
+#[tokio::test]
 async fn a_claimed_ticket_cannot_be_claimed_by_a_second_agent() {
     let scene = Scene::new().await;
     let ticket = opened_ticket(&scene.says(1, "/human").await);

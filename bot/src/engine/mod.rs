@@ -173,11 +173,16 @@ impl Engine<'_> {
         let text = masked.map(|m| m.text);
         conversation.language = Some(self.language(conversation, &message.user, text.as_deref()));
 
-        // Rating a closed ticket by typing the digit.
+        // Rating a closed ticket by typing the digit. Any other number then
+        // is a rating out of range, not a question (nor an unanswered one
+        // for the stats): ask again for 1–5.
         if let (Some(ticket), Some(t)) = (conversation.awaiting_rating, text.as_deref())
-            && let Ok(score @ 1..=5) = t.trim().parse::<u8>()
+            && let Ok(number) = t.trim().parse::<i64>()
         {
-            self.rate(conversation, ticket, score, &mut out);
+            match u8::try_from(number) {
+                Ok(score @ 1..=5) => self.rate(conversation, ticket, score, &mut out),
+                _ => out.push(Effect::Say(Reply::ChooseRating { ticket })),
+            }
             return out;
         }
 

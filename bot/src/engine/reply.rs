@@ -183,6 +183,11 @@ pub enum Reply {
     ThanksForRating {
         score: u8,
     },
+    /// A typed rating outside 1–5 while a rating is pending: the buttons
+    /// again.
+    ChooseRating {
+        ticket: TicketId,
+    },
     Cancelled {
         ticket: TicketId,
     },
