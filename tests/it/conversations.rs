@@ -863,6 +863,65 @@ async fn outside_business_hours_the_ticket_opens_and_the_user_learns_when_agents
     );
 }
 
+/// The README's "A first session", replayed through the console on the
+/// bundled FAQ and a new database: every line it shows the bot saying
+/// (`bot → …`, and the button rows under it) must be printed by the step
+/// it follows; a line ending in `…` is the start of one.
+#[tokio::test]
+async fn the_readmes_first_session_is_what_the_console_shows_today() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let section = &readme[readme.find("### A first session").expect("the section")..];
+    let block = section
+        .split("```")
+        .nth(1)
+        .expect("the session's code block");
+
+    let dir = TempDir::new().unwrap();
+    let settings = Settings {
+        faq_path: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../faq-data"),
+        database_url: format!("sqlite:{}", dir.path().join("helpdesk.db").display()),
+        ..Settings::default()
+    };
+    let mut console = bot::console::Console::new(&settings).await.unwrap();
+    let mut shown = String::new();
+    let mut typed = String::new();
+    let (mut steps, mut checked) = (0, 0);
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let input = line
+            .strip_prefix("user> ")
+            .or_else(|| line.strip_prefix("agent> "));
+        if let Some(input) = input {
+            let input = input.split('←').next().unwrap().trim();
+            let prompt = line.split('>').next().unwrap();
+            assert_eq!(
+                console.prompt().trim_end().trim_end_matches('>'),
+                prompt,
+                "the README types {input:?} on the {prompt} side"
+            );
+            shown = console.handle_line(input).await.unwrap();
+            typed = input.to_owned();
+            steps += 1;
+            continue;
+        }
+        let found = match line.strip_suffix('…') {
+            Some(start) => shown.lines().any(|l| l.starts_with(start)),
+            None => shown.lines().any(|l| l == line),
+        };
+        assert!(
+            found,
+            "after {typed:?} the README shows\n{line}\nbut the console printed\n{shown}"
+        );
+        checked += 1;
+    }
+    assert!(
+        steps >= 12 && checked >= 15,
+        "{steps} steps, {checked} lines"
+    );
+}
+
 #[tokio::test]
 async fn a_category_routed_to_a_team_is_taken_only_by_that_team() {
     let scene = Scene::configured(|s| {

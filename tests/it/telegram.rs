@@ -1342,3 +1342,34 @@ async fn no_log_line_contains_the_token_even_at_trace_level() {
         leaks.join("\n")
     );
 }
+
+#[tokio::test]
+async fn whoami_tells_anyone_their_telegram_id_in_a_private_chat_and_in_the_staff_group() {
+    let scene = Scene::with_forum().await;
+    let fake = &scene.fake;
+    // A user who is nobody's agent yet: how they learn the id to configure.
+    let stranger = Person::new(9123, "Wen", "zh");
+    fake.user_says(&stranger, "/whoami");
+    let reply = fake.wait_for_text(9123, "9123").await;
+    assert_eq!(reply.text(), "您的 Telegram 用户 ID：9123");
+    // Someone in the staff group (not yet an agent), in its General topic:
+    // their id and the group's, for `telegram.staff_group`.
+    fake.group_says(STAFF, None, &lin(), "/whoami@helpdesk_bot");
+    let reply = fake.wait_for_text(STAFF, "5001").await;
+    assert_eq!(
+        reply.text(),
+        format!("Your Telegram user id: 5001\nThis group's chat id: {STAFF}")
+    );
+    // Not a question for the FAQ, not a ticket.
+    assert!(
+        scene
+            .running()
+            .desk()
+            .store()
+            .open_ticket_of(9123)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    scene.stop().await;
+}

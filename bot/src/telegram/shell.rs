@@ -267,6 +267,11 @@ impl Shell {
         if from.is_bot {
             return Ok(());
         }
+        if message.text().and_then(command_word).as_deref() == Some("whoami")
+            && (message.chat.is_private() || self.is_staff_group(message.chat.id))
+        {
+            return self.whoami(&message, from).await;
+        }
         if message.chat.is_private() {
             if self.is_agent(user_id(from)) {
                 return self.agent_message(&message, None).await;
@@ -281,6 +286,40 @@ impl Shell {
             return self.agent_message(&message, topic_ticket).await;
         }
         self.private_only(message.chat.id).await
+    }
+
+    /// `/whoami`, from anyone in a private chat or a staff group: their
+    /// numeric Telegram user id (what `staff.agents` and `staff.admins`
+    /// want), and in a group the group's chat id too.
+    async fn whoami(&self, message: &Message, from: &User) -> Result<()> {
+        let group = (!message.chat.is_private()).then_some(message.chat.id.0);
+        let language = if group.is_some() {
+            self.staff_language()
+        } else {
+            from.language_code
+                .as_deref()
+                .and_then(normalize_language_code)
+                .unwrap_or_else(|| "en".to_owned())
+        };
+        let text = notices::text(
+            &Notice::WhoAmI {
+                user: user_id(from),
+                group,
+            },
+            &language,
+        );
+        let thread = message.thread_id.filter(|_| message.is_topic_message);
+        if let Err(error) = self
+            .courier
+            .send_text(message.chat.id, thread, &text, None)
+            .await
+        {
+            tracing::warn!(
+                chat_id = message.chat.id.0,
+                "answering /whoami failed: {error}"
+            );
+        }
+        Ok(())
     }
 
     pub async fn on_edited_message(&self, message: Message) -> Result<()> {
