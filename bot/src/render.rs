@@ -244,6 +244,9 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             format!("You've left the queue; ticket #{ticket} is cancelled.")
         }),
         Reply::NothingToCancel => plain(t(lang, "您目前没有排队中的工单。", "You have no open ticket to cancel.").into()),
+        Reply::StaleButton => plain(
+            t(lang, "这个按钮已经用过了。", "That button has already been used.").to_owned(),
+        ),
         Reply::CannotHandle => Message {
             text: t(
                 lang,

@@ -497,9 +497,9 @@ async fn a_user_cannot_rate_or_claim_through_buttons_that_are_not_theirs() {
     scene.agent(ALICE, &format!("/claim {ticket}")).await;
     scene.agent(ALICE, "/close").await;
     let out = scene.presses(2, Action::Rate { ticket, score: 1 }).await;
-    assert_eq!(to_user(&out, 2), vec![&Reply::CannotHandle]);
+    assert_eq!(to_user(&out, 2), vec![&Reply::StaleButton]);
     let out = scene.presses(2, Action::Claim(ticket)).await;
-    assert_eq!(to_user(&out, 2), vec![&Reply::CannotHandle]);
+    assert_eq!(to_user(&out, 2), vec![&Reply::StaleButton]);
     let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
     assert_eq!(stored.rating, None);
 }

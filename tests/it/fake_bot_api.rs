@@ -655,13 +655,17 @@ async fn handle(
         | "leavechat"
         | "deletemessage"
         | "reopenforumtopic" => ok(json!(true)),
-        "sendmessage" | "sendphoto" | "senddocument" | "editmessagetext" => {
+        "sendmessage"
+        | "sendphoto"
+        | "senddocument"
+        | "editmessagetext"
+        | "editmessagereplymarkup" => {
             let chat = body
                 .get("chat_id")
                 .and_then(Value::as_i64)
                 .unwrap_or_default();
             let id = match body.get("message_id").and_then(Value::as_i64) {
-                Some(id) if method == "editmessagetext" => id,
+                Some(id) if method.starts_with("editmessage") => id,
                 _ => next_id(|i| &mut i.next_message_id),
             };
             let mut message = json!({

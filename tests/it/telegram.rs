@@ -1373,3 +1373,71 @@ async fn whoami_tells_anyone_their_telegram_id_in_a_private_chat_and_in_the_staf
     );
     scene.stop().await;
 }
+
+#[tokio::test]
+async fn a_choice_made_takes_its_keyboard_off_and_a_stale_press_gets_a_short_toast() {
+    let scene = Scene::start(|_| {}).await;
+    let fake = &scene.fake;
+    let user = lin();
+    fake.user_says(&user, "My deposit has not arrived");
+    fake.wait_for_text(user.id, "enough confirmations").await;
+
+    let solved = press_and_wait(&scene, &user, user.id, None, "ok:deposit-not-credited").await;
+    assert!(solved.body.get("text").is_none(), "accepted: no toast");
+    fake.wait_for_text(user.id, "Glad that helped").await;
+    let pressed: i64 = solved.body["callback_query_id"].as_str().unwrap()[1..]
+        .parse()
+        .unwrap();
+    fake.wait_for("the answer's keyboard taken off", |calls| {
+        calls.iter().any(|c| {
+            c.method == "editmessagereplymarkup"
+                && c.chat() == Some(user.id)
+                && c.body["message_id"] == json!(pressed)
+                && c.buttons().is_empty()
+        })
+    })
+    .await;
+
+    // "Not helpful" on the answer already marked solved: a toast, nothing else.
+    fake.settle(Duration::from_millis(100)).await;
+    let said = fake.texts_to(user.id).len();
+    let stale = press_and_wait(&scene, &user, user.id, None, "no:deposit-not-credited").await;
+    assert_eq!(
+        stale.body["text"],
+        json!("That button has already been used.")
+    );
+
+    // A rating, then the same keyboard pressed again.
+    fake.user_says(&user, "/human");
+    fake.wait_for_text(user.id, "handed you to a human agent")
+        .await;
+    fake.user_says(&alice(), "/claim 1");
+    fake.wait_for_text(user.id, "Alice").await;
+    fake.user_says(&alice(), "/close");
+    fake.wait_for_text(user.id, "How would you rate").await;
+    let rated = press_and_wait(&scene, &user, user.id, None, "rate:1:5").await;
+    assert!(rated.body.get("text").is_none(), "accepted: no toast");
+    fake.wait_for_text(user.id, "Thank you for your rating")
+        .await;
+    let again = press_and_wait(&scene, &user, user.id, None, "rate:1:4").await;
+    assert_eq!(
+        again.body["text"],
+        json!("That button has already been used.")
+    );
+    fake.settle(Duration::from_millis(100)).await;
+    let texts = fake.texts_to(user.id);
+    assert!(
+        !texts[said..].iter().any(|t| t.contains("can't handle")),
+        "{texts:?}"
+    );
+    let stored = scene
+        .running()
+        .desk()
+        .store()
+        .ticket(1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.rating.map(|r| r.score), Some(5));
+    scene.stop().await;
+}

@@ -57,7 +57,13 @@ pub struct Conversation {
     pub awaiting_details: Option<TicketId>,
     /// This closed ticket waits for the user's rating.
     pub awaiting_rating: Option<TicketId>,
+    /// Entries whose answer got its "Solved" or "Not helpful" since it was
+    /// last given: a second press on the same answer is stale.
+    pub feedback_given: Vec<String>,
 }
+
+/// At most this many answers remember their feedback.
+const FEEDBACK_MEMORY: usize = 20;
 
 /// Commands a user can type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,8 +322,19 @@ impl Engine<'_> {
     ) {
         let faq = &self.knowledge.faq;
         match action {
-            Action::Solved(_) => out.push(Effect::Say(Reply::GladItHelped)),
+            // One answer, one verdict: "Solved" then "Not helpful" (or the
+            // same twice) on the same answer is a stale press.
+            Action::Solved(entry_id) | Action::NotHelpful(entry_id)
+                if conversation.feedback_given.contains(entry_id) =>
+            {
+                out.push(Effect::Say(Reply::StaleButton))
+            }
+            Action::Solved(entry_id) => {
+                remember_feedback(conversation, entry_id);
+                out.push(Effect::Say(Reply::GladItHelped))
+            }
             Action::NotHelpful(entry_id) => {
+                remember_feedback(conversation, entry_id);
                 if !conversation.shown.contains(entry_id) {
                     conversation.shown.push(entry_id.clone());
                 }
@@ -355,7 +372,7 @@ impl Engine<'_> {
             }
             // Stale buttons (an entry removed by a reload, a rating already
             // given) and staff buttons pressed by a user.
-            _ => out.push(Effect::Say(Reply::CannotHandle)),
+            _ => out.push(Effect::Say(Reply::StaleButton)),
         }
     }
 
@@ -492,6 +509,8 @@ impl Engine<'_> {
         if !conversation.shown.iter().any(|s| s == entry_id) {
             conversation.shown.push(entry_id.to_owned());
         }
+        // Answered again: its new buttons are live.
+        conversation.feedback_given.retain(|e| e != entry_id);
         // The candidates the matcher ranked are on the user's turn.
         push_turn(
             conversation,
@@ -566,6 +585,13 @@ impl Engine<'_> {
 
 fn bot_turn(text: String) -> NewEntry {
     NewEntry::text(Author::Bot, text)
+}
+
+fn remember_feedback(conversation: &mut Conversation, entry_id: &str) {
+    conversation.feedback_given.push(entry_id.to_owned());
+    if conversation.feedback_given.len() > FEEDBACK_MEMORY {
+        conversation.feedback_given.remove(0);
+    }
 }
 
 fn push_turn(conversation: &mut Conversation, turn: NewEntry) {

@@ -194,6 +194,10 @@ pub enum Reply {
     NothingToCancel,
     /// Something the bot cannot handle here (e.g. a sticker outside a handoff).
     CannotHandle,
+    /// A button that no longer does anything (its choice was made, its
+    /// rating given, its entry removed): Telegram shows it as a short toast
+    /// on the button, the console as a line.
+    StaleButton,
     // --- to staff ---
     NewTicket(TicketCard),
     UserWrote {

@@ -408,18 +408,53 @@ impl Shell {
             self.deliver(rest, &origin).await;
             return Ok(());
         }
-        self.answer(&query, None).await;
         if !chat.is_user() || self.banned(&query.from, None).await? {
+            self.answer(&query, None).await;
             return Ok(());
         }
-        let out = self
+        let closes_its_keyboard = matches!(
+            action,
+            Action::Solved(_)
+                | Action::NotHelpful(_)
+                | Action::Rate { .. }
+                | Action::Pick(_)
+                | Action::NoneOfThese
+                | Action::SkipDetails
+                | Action::Human
+        );
+        let out = match self
             .desk
             .user(UserMessage {
                 user: user_info(&query.from),
                 input: UserInput::Button(action),
                 key: None,
             })
-            .await?;
+            .await
+        {
+            Ok(out) => out,
+            Err(error) => {
+                self.answer(&query, None).await;
+                return Err(error);
+            }
+        };
+        // A stale press is answered on the button itself, as a toast; an
+        // accepted one takes its keyboard off the message, so a choice
+        // made cannot be made again.
+        let (stale, out): (Vec<Outgoing>, Vec<Outgoing>) = out
+            .into_iter()
+            .partition(|o| o.to == Recipient::User(from) && o.reply == Reply::StaleButton);
+        let toast = stale
+            .first()
+            .map(|o| render(&o.reply, &o.language, &self.desk.knowledge().faq).text);
+        let accepted = toast.is_none();
+        self.answer(&query, toast).await;
+        if accepted
+            && closes_its_keyboard
+            && let Some(MaybeInaccessibleMessage::Regular(message)) = &query.message
+            && let Err(error) = self.courier.remove_keyboard(chat, message.id).await
+        {
+            tracing::warn!(chat_id = chat.0, "taking a keyboard off failed: {error}");
+        }
         let origin = Origin {
             chat,
             thread: None,
