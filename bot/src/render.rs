@@ -390,6 +390,8 @@ fn queue_text(lines: &[QueueLine]) -> String {
     out
 }
 
+const AGENT_COMMANDS: &str = "Agent commands: /queue /next /claim N /close /note TEXT /faq ID /link ID /transfer AGENT_ID /mine /whoami";
+
 fn refusal_text(refusal: &Refusal) -> String {
     match refusal {
         Refusal::NotAllowed => "Sorry, that command is for support staff only.".into(),
@@ -399,7 +401,16 @@ fn refusal_text(refusal: &Refusal) -> String {
         Refusal::NoTicketInHand => "You have no ticket in hand: /queue, then /claim N or /next.".into(),
         Refusal::NotYours { ticket } => format!("#{ticket} is claimed by another agent."),
         Refusal::UnknownEntry(id) => format!("There is no FAQ entry `{id}`."),
-        Refusal::UnknownCommand => "Unknown command. Agent commands: /queue /next /claim N /close /note TEXT /faq ID /link ID /transfer AGENT_ID /mine".into(),
+        Refusal::UnknownCommand => format!("Unknown command. {AGENT_COMMANDS}"),
+        Refusal::Usage { command } => match command.as_str() {
+            "claim" => "Usage: /claim N, the ticket's number (/queue lists them).".into(),
+            "close" => "Usage: /close (the ticket in hand) or /close N.".into(),
+            "note" => "Usage: /note TEXT (an internal note on the ticket in hand).".into(),
+            "faq" => "Usage: /faq ID sends that FAQ entry's answer to the user of the ticket in hand (`helpdesk check` or the FAQ files list the ids).".into(),
+            "link" => "Usage: /link ID records which FAQ entry should have answered.".into(),
+            "transfer" => "Usage: /transfer AGENT_ID, the numeric Telegram id of another agent (/whoami tells anyone theirs).".into(),
+            _ => AGENT_COMMANDS.into(),
+        },
         Refusal::NoWaitingTickets => "No ticket is waiting.".into(),
     }
 }

@@ -433,6 +433,35 @@ async fn a_did_you_mean_with_one_option_asks_about_that_one() {
 }
 
 #[tokio::test]
+async fn an_agent_command_without_its_argument_gets_its_usage_not_unknown_command() {
+    let scene = Scene::new().await;
+    let faq = &scene.desk.knowledge().faq;
+    for (typed, usage) in [
+        ("/claim abc", "Usage: /claim N"),
+        ("/claim", "Usage: /claim N"),
+        ("/close x", "Usage: /close"),
+        ("/faq", "Usage: /faq ID"),
+        ("/link", "Usage: /link ID"),
+        ("/note", "Usage: /note TEXT"),
+        ("/transfer", "Usage: /transfer AGENT_ID"),
+        ("/transfer Mei", "Usage: /transfer AGENT_ID"),
+        ("/help", "Agent commands: /queue"),
+        ("/start", "Agent commands: /queue"),
+    ] {
+        let refusal = AgentCommand::parse(typed).expect_err(typed);
+        let text = render(&Reply::Refused(refusal), "en", faq).text;
+        assert!(text.starts_with(usage), "{typed}: {text}");
+        assert!(!text.contains("Unknown command"), "{typed}: {text}");
+    }
+    let unknown = AgentCommand::parse("/frobnicate").expect_err("not a command");
+    assert!(
+        render(&Reply::Refused(unknown), "en", faq)
+            .text
+            .starts_with("Unknown command. Agent commands:")
+    );
+}
+
+#[tokio::test]
 async fn a_claimed_ticket_cannot_be_claimed_by_a_second_agent() {
     let scene = Scene::new().await;
     let ticket = opened_ticket(&scene.says(1, "/human").await);
@@ -826,43 +855,6 @@ async fn the_console_plays_both_sides_of_a_whole_handoff_on_the_bundled_faq() {
     assert!(shown.contains("感谢您的评分（5 分）"), "{shown}");
 }
 
-#[tokio::test]
-async fn outside_business_hours_the_ticket_opens_and_the_user_learns_when_agents_are_back() {
-    use chrono::{Datelike, Timelike};
-    let opens = chrono::Utc::now() + chrono::Duration::hours(2);
-    let open = chrono::NaiveTime::from_hms_opt(opens.hour(), opens.minute(), 0).unwrap();
-    let scene = Scene::configured(|s| {
-        s.staff.business_hours = Some(handoff::BusinessHours {
-            utc_offset_minutes: 0,
-            periods: vec![handoff::hours::Period {
-                day: opens.weekday(),
-                open,
-                close: open + chrono::Duration::minutes(30),
-            }],
-            holidays: vec![],
-        })
-    })
-    .await;
-    let out = scene.says(1, "/human").await;
-    let queued = out
-        .iter()
-        .find(|o| matches!(o.reply, Reply::Queued { .. }))
-        .unwrap();
-    let Reply::Queued { queue, .. } = &queued.reply else {
-        unreachable!()
-    };
-    let back = queue
-        .back_at
-        .as_deref()
-        .expect("the away notice says when agents are back");
-    assert!(back.contains(&open.format("%H:%M").to_string()), "{back}");
-    assert!(
-        scene.text(queued).contains("现在是非工作时间"),
-        "{}",
-        scene.text(queued)
-    );
-}
-
 /// The README's "A first session", replayed through the console on the
 /// bundled FAQ and a new database: every line it shows the bot saying
 /// (`bot → …`, and the button rows under it) must be printed by the step
@@ -919,6 +911,43 @@ async fn the_readmes_first_session_is_what_the_console_shows_today() {
     assert!(
         steps >= 12 && checked >= 15,
         "{steps} steps, {checked} lines"
+    );
+}
+
+#[tokio::test]
+async fn outside_business_hours_the_ticket_opens_and_the_user_learns_when_agents_are_back() {
+    use chrono::{Datelike, Timelike};
+    let opens = chrono::Utc::now() + chrono::Duration::hours(2);
+    let open = chrono::NaiveTime::from_hms_opt(opens.hour(), opens.minute(), 0).unwrap();
+    let scene = Scene::configured(|s| {
+        s.staff.business_hours = Some(handoff::BusinessHours {
+            utc_offset_minutes: 0,
+            periods: vec![handoff::hours::Period {
+                day: opens.weekday(),
+                open,
+                close: open + chrono::Duration::minutes(30),
+            }],
+            holidays: vec![],
+        })
+    })
+    .await;
+    let out = scene.says(1, "/human").await;
+    let queued = out
+        .iter()
+        .find(|o| matches!(o.reply, Reply::Queued { .. }))
+        .unwrap();
+    let Reply::Queued { queue, .. } = &queued.reply else {
+        unreachable!()
+    };
+    let back = queue
+        .back_at
+        .as_deref()
+        .expect("the away notice says when agents are back");
+    assert!(back.contains(&open.format("%H:%M").to_string()), "{back}");
+    assert!(
+        scene.text(queued).contains("现在是非工作时间"),
+        "{}",
+        scene.text(queued)
     );
 }
 

@@ -129,6 +129,11 @@ pub enum Refusal {
     },
     UnknownEntry(String),
     UnknownCommand,
+    /// A known command without its argument, or with a malformed one
+    /// (`/claim abc`, `/faq`); `help` for `/help` and `/start`: the list.
+    Usage {
+        command: String,
+    },
     NoWaitingTickets,
 }
 
