@@ -1371,6 +1371,18 @@ async fn whoami_tells_anyone_their_telegram_id_in_a_private_chat_and_in_the_staf
             .unwrap()
             .is_none()
     );
+    // A banned user is not answered, like any other message of theirs.
+    fake.group_says(STAFF, None, &alice(), "/ban 9123 spam");
+    fake.wait_for_text(STAFF, "9123").await;
+    fake.user_says(&stranger, "/whoami");
+    fake.wait_for_text(9123, "您已被限制使用").await;
+    fake.settle(Duration::from_millis(100)).await;
+    let ids = fake
+        .texts_to(9123)
+        .iter()
+        .filter(|t| t.contains("用户 ID"))
+        .count();
+    assert_eq!(ids, 1, "{:?}", fake.texts_to(9123));
     scene.stop().await;
 }
 

@@ -270,6 +270,14 @@ impl Shell {
         if message.text().and_then(command_word).as_deref() == Some("whoami")
             && (message.chat.is_private() || self.is_staff_group(message.chat.id))
         {
+            // A user's /whoami counts against the flood limit like any
+            // message, and a banned user gets no answer.
+            if message.chat.is_private()
+                && !self.is_agent(user_id(from))
+                && !self.admit(from, message.text()).await?
+            {
+                return Ok(());
+            }
             return self.whoami(&message, from).await;
         }
         if message.chat.is_private() {
