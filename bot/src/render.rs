@@ -282,6 +282,12 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         Reply::NoteAdded { ticket } => plain(format!("Note added to #{ticket} (internal, not sent to the user).")),
         Reply::Linked { ticket, entry_id } => plain(format!("#{ticket}: recorded that `{entry_id}` should have answered.")),
         Reply::Delivered { ticket } => plain(format!("→ sent to #{ticket}")),
+        Reply::Refused(refusal @ Refusal::Usage { command }) if command == "faq" || command == "link" => {
+            // The ids to choose from: agents have no other way to see them
+            // from a chat.
+            let ids: Vec<&str> = faq.entries.iter().map(|e| e.id.as_str()).collect();
+            plain(format!("{}\nFAQ ids: {}", refusal_text(refusal), ids.join(", ")))
+        }
         Reply::Refused(refusal) => plain(refusal_text(refusal)),
     }
 }
@@ -406,7 +412,7 @@ fn refusal_text(refusal: &Refusal) -> String {
             "claim" => "Usage: /claim N, the ticket's number (/queue lists them).".into(),
             "close" => "Usage: /close (the ticket in hand) or /close N.".into(),
             "note" => "Usage: /note TEXT (an internal note on the ticket in hand).".into(),
-            "faq" => "Usage: /faq ID sends that FAQ entry's answer to the user of the ticket in hand (`helpdesk check` or the FAQ files list the ids).".into(),
+            "faq" => "Usage: /faq ID sends that FAQ entry's answer to the user of the ticket in hand.".into(),
             "link" => "Usage: /link ID records which FAQ entry should have answered.".into(),
             "transfer" => "Usage: /transfer AGENT_ID, the numeric Telegram id of another agent (/whoami tells anyone theirs).".into(),
             _ => AGENT_COMMANDS.into(),

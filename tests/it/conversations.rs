@@ -453,6 +453,17 @@ async fn an_agent_command_without_its_argument_gets_its_usage_not_unknown_comman
         assert!(text.starts_with(usage), "{typed}: {text}");
         assert!(!text.contains("Unknown command"), "{typed}: {text}");
     }
+    // /faq and /link without an id also list the ids to choose from.
+    let text = render(
+        &Reply::Refused(AgentCommand::parse("/faq").unwrap_err()),
+        "en",
+        faq,
+    )
+    .text;
+    assert!(
+        text.ends_with("FAQ ids: deposit-not-credited, deposit-address, account-stolen, reset-2fa"),
+        "{text}"
+    );
     let unknown = AgentCommand::parse("/frobnicate").expect_err("not a command");
     assert!(
         render(&Reply::Refused(unknown), "en", faq)
