@@ -489,8 +489,20 @@ async fn reach_telegram(bot: &Bot) -> Result<()> {
             Err(RequestError::Network(error)) => {
                 let pause = wait;
                 wait = (wait * 2).min(REACH_BACKOFF_LIMIT);
+                // Its causes say why (connection refused, DNS, TLS); the
+                // request's URL, which carries the token, is not among them
+                // (and the log writer masks the token anyway).
+                let mut why = error.to_string();
+                let mut source = std::error::Error::source(&*error);
+                while let Some(cause) = source {
+                    let text = cause.to_string();
+                    if !why.contains(&text) {
+                        why = format!("{why}: {text}");
+                    }
+                    source = cause.source();
+                }
                 tracing::warn!(
-                    "cannot reach the Telegram Bot API ({error}); trying again in {} s",
+                    "cannot reach the Telegram Bot API ({why}); trying again in {} s",
                     pause.as_secs()
                 );
                 pause
