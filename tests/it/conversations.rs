@@ -407,6 +407,34 @@ async fn a_typed_rating_out_of_range_asks_for_one_to_five_and_is_not_an_unanswer
 }
 
 #[tokio::test]
+async fn a_long_number_or_a_number_inside_a_new_ticket_is_not_taken_for_a_rating() {
+    let scene = Scene::new().await;
+    let first = opened_ticket(&scene.says(1, "I want to talk to a human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    scene.agent(ALICE, &format!("/claim {first}")).await;
+    scene.agent(ALICE, "/close").await;
+    // The rating is pending; a UID alone is not a rating out of range.
+    let out = scene.says(1, "12345678").await;
+    assert!(
+        !to_user(&out, 1)
+            .iter()
+            .any(|r| matches!(r, Reply::ChooseRating { .. })),
+        "{out:?}"
+    );
+    // Inside a new ticket, a number goes on the ticket like any text.
+    let second = opened_ticket(&scene.says(1, "/human").await);
+    let out = scene.says(1, "42").await;
+    assert!(
+        !to_user(&out, 1)
+            .iter()
+            .any(|r| matches!(r, Reply::ChooseRating { .. })),
+        "{out:?}"
+    );
+    let transcript = scene.desk.store().transcript(second).await.unwrap();
+    assert!(transcript.iter().any(|e| e.text == "42"), "{transcript:?}");
+}
+
+#[tokio::test]
 async fn a_did_you_mean_with_one_option_asks_about_that_one() {
     let scene = Scene::new().await;
     let faq = &scene.desk.knowledge().faq;

@@ -179,17 +179,25 @@ impl Engine<'_> {
         let text = masked.map(|m| m.text);
         conversation.language = Some(self.language(conversation, &message.user, text.as_deref()));
 
-        // Rating a closed ticket by typing the digit. Any other number then
-        // is a rating out of range, not a question (nor an unanswered one
-        // for the stats): ask again for 1–5.
+        // Rating a closed ticket by typing the digit. Another number of one
+        // or two digits then is a rating out of range, not a question (nor
+        // an unanswered one for the stats): ask again for 1–5. Not inside
+        // a new ticket, and not a longer number (a UID, an order id): those
+        // go where any text goes.
         if let (Some(ticket), Some(t)) = (conversation.awaiting_rating, text.as_deref())
             && let Ok(number) = t.trim().parse::<i64>()
         {
             match u8::try_from(number) {
-                Ok(score @ 1..=5) => self.rate(conversation, ticket, score, &mut out),
-                _ => out.push(Effect::Say(Reply::ChooseRating { ticket })),
+                Ok(score @ 1..=5) => {
+                    self.rate(conversation, ticket, score, &mut out);
+                    return out;
+                }
+                _ if open.is_none() && number.abs() < 100 => {
+                    out.push(Effect::Say(Reply::ChooseRating { ticket }));
+                    return out;
+                }
+                _ => {}
             }
-            return out;
         }
 
         match (&message.input, open) {
