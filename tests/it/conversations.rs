@@ -430,8 +430,30 @@ async fn a_long_number_or_a_number_inside_a_new_ticket_is_not_taken_for_a_rating
             .any(|r| matches!(r, Reply::ChooseRating { .. })),
         "{out:?}"
     );
+    // Even a digit from 1 to 5: it is for the new ticket's agent, and the
+    // closed ticket stays unrated (its buttons still rate it).
+    let out = scene.says(1, "3").await;
+    assert!(
+        !to_user(&out, 1)
+            .iter()
+            .any(|r| matches!(r, Reply::ThanksForRating { .. })),
+        "{out:?}"
+    );
     let transcript = scene.desk.store().transcript(second).await.unwrap();
     assert!(transcript.iter().any(|e| e.text == "42"), "{transcript:?}");
+    assert!(transcript.iter().any(|e| e.text == "3"), "{transcript:?}");
+    let closed = scene.desk.store().ticket(first).await.unwrap().unwrap();
+    assert_eq!(closed.rating, None);
+    let out = scene
+        .presses(
+            1,
+            Action::Rate {
+                ticket: first,
+                score: 4,
+            },
+        )
+        .await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::ThanksForRating { score: 4 }]);
 }
 
 #[tokio::test]

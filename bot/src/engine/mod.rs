@@ -182,9 +182,10 @@ impl Engine<'_> {
         // Rating a closed ticket by typing the digit. Another number of one
         // or two digits then is a rating out of range, not a question (nor
         // an unanswered one for the stats): ask again for 1–5. Not inside
-        // a new ticket, and not a longer number (a UID, an order id): those
+        // a new ticket (the number is for its agent; the rating buttons
+        // still work), and not a longer number (a UID, an order id): those
         // go where any text goes.
-        if let (Some(ticket), Some(t)) = (conversation.awaiting_rating, text.as_deref())
+        if let (Some(ticket), Some(t), None) = (conversation.awaiting_rating, text.as_deref(), open)
             && let Ok(number) = t.trim().parse::<i64>()
         {
             match u8::try_from(number) {
@@ -192,7 +193,7 @@ impl Engine<'_> {
                     self.rate(conversation, ticket, score, &mut out);
                     return out;
                 }
-                _ if open.is_none() && number.abs() < 100 => {
+                _ if number.abs() < 100 => {
                     out.push(Effect::Say(Reply::ChooseRating { ticket }));
                     return out;
                 }
