@@ -50,7 +50,9 @@ pub enum Command {
     /// Show what the bot would do with one question: the decision and the
     /// top candidates with their confidence.
     Ask {
+        /// The question, as a user would write it (quote it).
         question: String,
+        /// FAQ file or folder (overrides settings).
         #[arg(long, value_name = "PATH")]
         faq: Option<PathBuf>,
         /// Print one JSON object instead of text.
@@ -59,8 +61,11 @@ pub enum Command {
     },
     /// Measure the matcher on a file of labelled questions (TSV: query, expected).
     Eval {
+        /// FAQ file or folder (overrides settings).
         #[arg(long, value_name = "PATH")]
         faq: Option<PathBuf>,
+        /// Labelled questions: a TSV file with the header `query<TAB>expected`
+        /// (`expected` is an entry id, or `-` when the bot must not answer).
         #[arg(long, value_name = "TSV")]
         queries: PathBuf,
         /// Print the metrics as one JSON object on the last line.
@@ -91,8 +96,10 @@ pub enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// FAQ file or folder (overrides settings).
         #[arg(long, value_name = "PATH")]
         faq: Option<PathBuf>,
+        /// Database URL (overrides settings and DATABASE_URL); it must exist.
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
@@ -101,6 +108,7 @@ pub enum Command {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
+        /// Database URL (overrides settings and DATABASE_URL); it must exist.
         #[arg(long, value_name = "URL")]
         database: Option<String>,
     },
@@ -179,7 +187,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Stats { json, database } => {
             let url = database.unwrap_or(settings.database_url);
-            let store = startup::open_store(&url).await?;
+            let store = startup::open_existing_store(&url).await?;
             let report = crate::admin::stats::read(&store).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
@@ -210,7 +218,7 @@ async fn suggest(
     json: bool,
 ) -> Result<()> {
     let (knowledge, _) = startup::load_knowledge(faq, config)?;
-    let store = startup::open_store(database).await?;
+    let store = startup::open_existing_store(database).await?;
     let since = chrono::Utc::now() - chrono::Duration::days(days.max(0));
     let suggestions = crate::admin::suggest::suggest(&store, &knowledge, since).await?;
     if json {
@@ -349,6 +357,9 @@ fn evaluate(
             matcher::Matcher::build(&faq, config).context("building the FAQ index")?;
     }
     let queries = eval::read_queries(queries_path)?;
+    for problem in unknown_expected_ids(&knowledge.faq, &queries, queries_path, faq) {
+        eprintln!("warning: {problem}");
+    }
     let progress = Progress::start(queries.len());
     let (metrics, judged) = eval::evaluate(&queries, |query| {
         progress.tick();
@@ -402,6 +413,33 @@ fn evaluate(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Labelled queries whose expected entry the FAQ does not have (a typo, or
+/// an entry since removed): they can never be answered correctly, so each
+/// is named with its file:line.
+fn unknown_expected_ids(
+    faq: &matcher::Faq,
+    queries: &[eval::LabeledQuery],
+    queries_path: &Path,
+    faq_path: &Path,
+) -> Vec<String> {
+    let ids: std::collections::HashSet<&str> =
+        faq.entries.iter().map(|entry| entry.id.as_str()).collect();
+    queries
+        .iter()
+        .filter_map(|query| {
+            let expected = query.expected.as_deref()?;
+            (!ids.contains(expected)).then(|| {
+                format!(
+                    "{}:{}: the expected entry `{expected}` is not in the FAQ at {}",
+                    queries_path.display(),
+                    query.line,
+                    faq_path.display()
+                )
+            })
+        })
+        .collect()
 }
 
 /// The `check` command: prints every diagnostic; non-zero exit on errors.

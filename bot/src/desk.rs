@@ -129,16 +129,17 @@ impl AgentCommand {
         let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let word = word.split('@').next().unwrap_or(word).to_ascii_lowercase();
         let arg = arg.trim();
+        // A known command with a missing or malformed argument gets its
+        // usage, not "unknown command".
+        let usage = || Refusal::Usage {
+            command: word.clone(),
+        };
         let ticket = || {
             arg.trim_start_matches('#')
                 .parse::<TicketId>()
-                .map_err(|_| Refusal::UnknownCommand)
+                .map_err(|_| usage())
         };
-        let text_arg = || {
-            (!arg.is_empty())
-                .then(|| arg.to_owned())
-                .ok_or(Refusal::UnknownCommand)
-        };
+        let text_arg = || (!arg.is_empty()).then(|| arg.to_owned()).ok_or_else(usage);
         Ok(match word.as_str() {
             "queue" => AgentCommand::Queue,
             "mine" => AgentCommand::Mine,
@@ -149,7 +150,12 @@ impl AgentCommand {
             "note" => AgentCommand::Note(text_arg()?),
             "faq" => AgentCommand::Faq(text_arg()?),
             "link" => AgentCommand::Link(text_arg()?),
-            "transfer" => AgentCommand::Transfer(arg.parse().map_err(|_| Refusal::UnknownCommand)?),
+            "transfer" => AgentCommand::Transfer(arg.parse().map_err(|_| usage())?),
+            "help" | "start" => {
+                return Err(Refusal::Usage {
+                    command: "help".to_owned(),
+                });
+            }
             _ => return Err(Refusal::UnknownCommand),
         })
     }

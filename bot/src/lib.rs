@@ -3,13 +3,15 @@
 //!
 //! This crate is the binary's library: the pure [`engine`], the words in
 //! [`render`], the [`desk`] that runs the engine against the store, the
-//! shells ([`console`], [`telegram`]), [`settings`], [`startup`] wiring, and the [`cli`].
+//! shells ([`console`], [`telegram`]), [`settings`], [`startup`] wiring, the [`cli`],
+//! and the [`process`] around a command.
 
 pub mod admin;
 pub mod cli;
 pub mod console;
 pub mod desk;
 pub mod engine;
+pub mod process;
 pub mod render;
 pub mod settings;
 pub mod startup;

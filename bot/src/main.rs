@@ -1,19 +1,8 @@
-//! The `helpdesk` binary: parse the command line, set up logging, run the
-//! command, and map errors to a message and a non-zero exit code.
+//! The `helpdesk` binary: everything is in [`bot::process::main`] (command
+//! line, logging, exit codes), so the tests' copy of it behaves the same.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = bot::cli::Cli::parse();
-    bot::telemetry::init();
-    match bot::cli::run(cli).await {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    bot::process::main()
 }

@@ -91,9 +91,14 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
                 .filter_map(|id| faq.entry(id))
                 .map(|e| vec![button(faq.title(e, lang), Action::Pick(e.id.clone()))])
                 .collect();
+            let text = if buttons.len() == 1 {
+                t(lang, "您是想问这个问题吗？", "Did you mean this?")
+            } else {
+                t(lang, "您是想问以下哪个问题？", "Did you mean one of these?")
+            };
             buttons.push(vec![button(t(lang, "都不是", "None of these"), Action::NoneOfThese)]);
             Message {
-                text: t(lang, "您是想问以下哪个问题？", "Did you mean one of these?").to_owned(),
+                text: text.to_owned(),
                 buttons,
             }
         }
@@ -222,11 +227,11 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             } else {
                 format!("Ticket #{ticket} is closed. How would you rate the help you got (1–5)?")
             },
-            buttons: vec![
-                (1..=5)
-                    .map(|score| button("★".repeat(score as usize), Action::Rate { ticket: *ticket, score }))
-                    .collect(),
-            ],
+            buttons: rating_buttons(*ticket),
+        },
+        Reply::ChooseRating { ticket } => Message {
+            text: t(lang, "请选择 1–5 分：", "Please choose a rating from 1 to 5:").to_owned(),
+            buttons: rating_buttons(*ticket),
         },
         Reply::ThanksForRating { score } => plain(if lang == "zh" {
             format!("感谢您的评分（{score} 分）！")
@@ -239,6 +244,9 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             format!("You've left the queue; ticket #{ticket} is cancelled.")
         }),
         Reply::NothingToCancel => plain(t(lang, "您目前没有排队中的工单。", "You have no open ticket to cancel.").into()),
+        Reply::StaleButton => plain(
+            t(lang, "这个按钮已经用过了。", "That button has already been used.").to_owned(),
+        ),
         Reply::CannotHandle => Message {
             text: t(
                 lang,
@@ -274,6 +282,12 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         Reply::NoteAdded { ticket } => plain(format!("Note added to #{ticket} (internal, not sent to the user).")),
         Reply::Linked { ticket, entry_id } => plain(format!("#{ticket}: recorded that `{entry_id}` should have answered.")),
         Reply::Delivered { ticket } => plain(format!("→ sent to #{ticket}")),
+        Reply::Refused(refusal @ Refusal::Usage { command }) if command == "faq" || command == "link" => {
+            // The ids to choose from: agents have no other way to see them
+            // from a chat.
+            let ids: Vec<&str> = faq.entries.iter().map(|e| e.id.as_str()).collect();
+            plain(format!("{}\nFAQ ids: {}", refusal_text(refusal), ids.join(", ")))
+        }
         Reply::Refused(refusal) => plain(refusal_text(refusal)),
     }
 }
@@ -342,6 +356,15 @@ pub fn ticket_card(card: &TicketCard, faq: &Faq) -> String {
     out
 }
 
+/// One row of ★ … ★★★★★ rating the closed `ticket`.
+fn rating_buttons(ticket: handoff::TicketId) -> Vec<Vec<Button>> {
+    vec![
+        (1..=5)
+            .map(|score| button("★".repeat(score as usize), Action::Rate { ticket, score }))
+            .collect(),
+    ]
+}
+
 fn details_text(details: &Details) -> String {
     let mut parts = Vec::new();
     for (label, values) in [
@@ -373,6 +396,8 @@ fn queue_text(lines: &[QueueLine]) -> String {
     out
 }
 
+const AGENT_COMMANDS: &str = "Agent commands: /queue /next /claim N /close /note TEXT /faq ID /link ID /transfer AGENT_ID /mine /whoami";
+
 fn refusal_text(refusal: &Refusal) -> String {
     match refusal {
         Refusal::NotAllowed => "Sorry, that command is for support staff only.".into(),
@@ -382,7 +407,16 @@ fn refusal_text(refusal: &Refusal) -> String {
         Refusal::NoTicketInHand => "You have no ticket in hand: /queue, then /claim N or /next.".into(),
         Refusal::NotYours { ticket } => format!("#{ticket} is claimed by another agent."),
         Refusal::UnknownEntry(id) => format!("There is no FAQ entry `{id}`."),
-        Refusal::UnknownCommand => "Unknown command. Agent commands: /queue /next /claim N /close /note TEXT /faq ID /link ID /transfer AGENT_ID /mine".into(),
+        Refusal::UnknownCommand => format!("Unknown command. {AGENT_COMMANDS}"),
+        Refusal::Usage { command } => match command.as_str() {
+            "claim" => "Usage: /claim N, the ticket's number (/queue lists them).".into(),
+            "close" => "Usage: /close (the ticket in hand) or /close N.".into(),
+            "note" => "Usage: /note TEXT (an internal note on the ticket in hand).".into(),
+            "faq" => "Usage: /faq ID sends that FAQ entry's answer to the user of the ticket in hand.".into(),
+            "link" => "Usage: /link ID records which FAQ entry should have answered.".into(),
+            "transfer" => "Usage: /transfer AGENT_ID, the numeric Telegram id of another agent (/whoami tells anyone theirs).".into(),
+            _ => AGENT_COMMANDS.into(),
+        },
         Refusal::NoWaitingTickets => "No ticket is waiting.".into(),
     }
 }

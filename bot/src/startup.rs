@@ -80,6 +80,14 @@ pub async fn open_store(url: &str) -> Result<Store> {
         .with_context(|| format!("opening the database {}", redact_url(url)))
 }
 
+/// Opens the existing store named by `url` for a command that reads it;
+/// never creates a database (a mistyped path is an error, not a new file).
+pub async fn open_existing_store(url: &str) -> Result<Store> {
+    Store::connect_existing(url)
+        .await
+        .with_context(|| format!("opening the database {}", redact_url(url)))
+}
+
 /// A database URL fit for messages: any password replaced.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

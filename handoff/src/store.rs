@@ -37,6 +37,9 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A database to read does not exist (see [`Store::connect_existing`]).
+    #[error("there is no database at {0}")]
+    Missing(String),
     /// The database refused or failed a query.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -133,11 +136,24 @@ impl Store {
     ///   URL sets a `search_path` (`?options=-c search_path=NAME`) and that
     ///   schema does not exist yet, it is created.
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::open(url, true).await
+    }
+
+    /// Opens the database at `url` like [`Store::connect`], but never
+    /// creates one: a SQLite file that does not exist is
+    /// [`StoreError::Missing`]. For commands that only read (`stats`,
+    /// `suggest`), where a mistyped path must not leave an empty database
+    /// behind. A Postgres database is never created by either.
+    pub async fn connect_existing(url: &str) -> Result<Store> {
+        Store::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> Result<Store> {
         let url = url.trim();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::PgBackend::connect(url).await?)
         } else if url.starts_with("sqlite:") || !url.contains("://") {
-            Backend::Sqlite(sqlite::SqliteBackend::connect(url).await?)
+            Backend::Sqlite(sqlite::SqliteBackend::connect(url, create).await?)
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };

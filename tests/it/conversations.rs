@@ -360,6 +360,169 @@ async fn a_whole_handoff_claim_relay_close_and_rating() {
 }
 
 #[tokio::test]
+async fn a_typed_rating_out_of_range_asks_for_one_to_five_and_is_not_an_unanswered_question() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "I want to talk to a human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let out = scene.agent(ALICE, "/close").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::TicketClosed { ticket }]);
+
+    for typed in ["9", "0", " 12 ", "-3"] {
+        let out = scene.says(1, typed).await;
+        assert_eq!(
+            to_user(&out, 1),
+            vec![&Reply::ChooseRating { ticket }],
+            "typed {typed:?} while a rating is pending"
+        );
+        let shown = render(&out[0].reply, "en", &scene.desk.knowledge().faq);
+        assert_eq!(shown.text, "Please choose a rating from 1 to 5:");
+        assert_eq!(shown.buttons[0].len(), 5, "the five rating buttons again");
+        let shown = render(&out[0].reply, "zh", &scene.desk.knowledge().faq);
+        assert!(shown.text.contains("1–5"), "{}", shown.text);
+    }
+    // The rating is still pending: a 4 rates the ticket.
+    let out = scene.says(1, "4").await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::ThanksForRating { score: 4 }]);
+    let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
+    assert_eq!(stored.rating.map(|r| r.score), Some(4));
+
+    let now = chrono::Utc::now();
+    let stats = scene
+        .desk
+        .store()
+        .stats(
+            now - chrono::Duration::days(1),
+            now + chrono::Duration::days(1),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stats.top_unanswered,
+        vec![],
+        "out-of-range ratings are not unanswered questions"
+    );
+    assert_eq!(stats.questions.no_match, 0);
+}
+
+#[tokio::test]
+async fn a_long_number_or_a_number_inside_a_new_ticket_is_not_taken_for_a_rating() {
+    let scene = Scene::new().await;
+    let first = opened_ticket(&scene.says(1, "I want to talk to a human").await);
+    scene.presses(1, Action::SkipDetails).await;
+    scene.agent(ALICE, &format!("/claim {first}")).await;
+    scene.agent(ALICE, "/close").await;
+    // The rating is pending; a UID alone is not a rating out of range.
+    let out = scene.says(1, "12345678").await;
+    assert!(
+        !to_user(&out, 1)
+            .iter()
+            .any(|r| matches!(r, Reply::ChooseRating { .. })),
+        "{out:?}"
+    );
+    // Inside a new ticket, a number goes on the ticket like any text.
+    let second = opened_ticket(&scene.says(1, "/human").await);
+    let out = scene.says(1, "42").await;
+    assert!(
+        !to_user(&out, 1)
+            .iter()
+            .any(|r| matches!(r, Reply::ChooseRating { .. })),
+        "{out:?}"
+    );
+    // Even a digit from 1 to 5: it is for the new ticket's agent, and the
+    // closed ticket stays unrated (its buttons still rate it).
+    let out = scene.says(1, "3").await;
+    assert!(
+        !to_user(&out, 1)
+            .iter()
+            .any(|r| matches!(r, Reply::ThanksForRating { .. })),
+        "{out:?}"
+    );
+    let transcript = scene.desk.store().transcript(second).await.unwrap();
+    assert!(transcript.iter().any(|e| e.text == "42"), "{transcript:?}");
+    assert!(transcript.iter().any(|e| e.text == "3"), "{transcript:?}");
+    let closed = scene.desk.store().ticket(first).await.unwrap().unwrap();
+    assert_eq!(closed.rating, None);
+    let out = scene
+        .presses(
+            1,
+            Action::Rate {
+                ticket: first,
+                score: 4,
+            },
+        )
+        .await;
+    assert_eq!(to_user(&out, 1), vec![&Reply::ThanksForRating { score: 4 }]);
+}
+
+#[tokio::test]
+async fn a_did_you_mean_with_one_option_asks_about_that_one() {
+    let scene = Scene::new().await;
+    let faq = &scene.desk.knowledge().faq;
+    let one = Reply::DidYouMean {
+        entry_ids: vec!["reset-2fa".into()],
+    };
+    assert_eq!(render(&one, "en", faq).text, "Did you mean this?");
+    assert_eq!(render(&one, "zh", faq).text, "您是想问这个问题吗？");
+    // Two options, or one that a reload removed beside one that exists.
+    let two = Reply::DidYouMean {
+        entry_ids: vec!["reset-2fa".into(), "deposit-address".into()],
+    };
+    assert_eq!(render(&two, "en", faq).text, "Did you mean one of these?");
+    assert_eq!(render(&two, "zh", faq).text, "您是想问以下哪个问题？");
+    let one_left = Reply::DidYouMean {
+        entry_ids: vec!["reset-2fa".into(), "removed-entry".into()],
+    };
+    assert_eq!(render(&one_left, "en", faq).text, "Did you mean this?");
+    assert_eq!(
+        render(&one_left, "en", faq).buttons.len(),
+        2,
+        "the option and None of these"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_command_without_its_argument_gets_its_usage_not_unknown_command() {
+    let scene = Scene::new().await;
+    let faq = &scene.desk.knowledge().faq;
+    for (typed, usage) in [
+        ("/claim abc", "Usage: /claim N"),
+        ("/claim", "Usage: /claim N"),
+        ("/close x", "Usage: /close"),
+        ("/faq", "Usage: /faq ID"),
+        ("/link", "Usage: /link ID"),
+        ("/note", "Usage: /note TEXT"),
+        ("/transfer", "Usage: /transfer AGENT_ID"),
+        ("/transfer Mei", "Usage: /transfer AGENT_ID"),
+        ("/help", "Agent commands: /queue"),
+        ("/start", "Agent commands: /queue"),
+    ] {
+        let refusal = AgentCommand::parse(typed).expect_err(typed);
+        let text = render(&Reply::Refused(refusal), "en", faq).text;
+        assert!(text.starts_with(usage), "{typed}: {text}");
+        assert!(!text.contains("Unknown command"), "{typed}: {text}");
+    }
+    // /faq and /link without an id also list the ids to choose from.
+    let text = render(
+        &Reply::Refused(AgentCommand::parse("/faq").unwrap_err()),
+        "en",
+        faq,
+    )
+    .text;
+    assert!(
+        text.ends_with("FAQ ids: deposit-not-credited, deposit-address, account-stolen, reset-2fa"),
+        "{text}"
+    );
+    let unknown = AgentCommand::parse("/frobnicate").expect_err("not a command");
+    assert!(
+        render(&Reply::Refused(unknown), "en", faq)
+            .text
+            .starts_with("Unknown command. Agent commands:")
+    );
+}
+
+#[tokio::test]
 async fn a_claimed_ticket_cannot_be_claimed_by_a_second_agent() {
     let scene = Scene::new().await;
     let ticket = opened_ticket(&scene.says(1, "/human").await);
@@ -424,9 +587,9 @@ async fn a_user_cannot_rate_or_claim_through_buttons_that_are_not_theirs() {
     scene.agent(ALICE, &format!("/claim {ticket}")).await;
     scene.agent(ALICE, "/close").await;
     let out = scene.presses(2, Action::Rate { ticket, score: 1 }).await;
-    assert_eq!(to_user(&out, 2), vec![&Reply::CannotHandle]);
+    assert_eq!(to_user(&out, 2), vec![&Reply::StaleButton]);
     let out = scene.presses(2, Action::Claim(ticket)).await;
-    assert_eq!(to_user(&out, 2), vec![&Reply::CannotHandle]);
+    assert_eq!(to_user(&out, 2), vec![&Reply::StaleButton]);
     let stored = scene.desk.store().ticket(ticket).await.unwrap().unwrap();
     assert_eq!(stored.rating, None);
 }
@@ -751,6 +914,65 @@ async fn the_console_plays_both_sides_of_a_whole_handoff_on_the_bundled_faq() {
     say("/user").await;
     let shown = say("5").await;
     assert!(shown.contains("感谢您的评分（5 分）"), "{shown}");
+}
+
+/// The README's "A first session", replayed through the console on the
+/// bundled FAQ and a new database: every line it shows the bot saying
+/// (`bot → …`, and the button rows under it) must be printed by the step
+/// it follows; a line ending in `…` is the start of one.
+#[tokio::test]
+async fn the_readmes_first_session_is_what_the_console_shows_today() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let section = &readme[readme.find("### A first session").expect("the section")..];
+    let block = section
+        .split("```")
+        .nth(1)
+        .expect("the session's code block");
+
+    let dir = TempDir::new().unwrap();
+    let settings = Settings {
+        faq_path: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../faq-data"),
+        database_url: format!("sqlite:{}", dir.path().join("helpdesk.db").display()),
+        ..Settings::default()
+    };
+    let mut console = bot::console::Console::new(&settings).await.unwrap();
+    let mut shown = String::new();
+    let mut typed = String::new();
+    let (mut steps, mut checked) = (0, 0);
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let input = line
+            .strip_prefix("user> ")
+            .or_else(|| line.strip_prefix("agent> "));
+        if let Some(input) = input {
+            let input = input.split('←').next().unwrap().trim();
+            let prompt = line.split('>').next().unwrap();
+            assert_eq!(
+                console.prompt().trim_end().trim_end_matches('>'),
+                prompt,
+                "the README types {input:?} on the {prompt} side"
+            );
+            shown = console.handle_line(input).await.unwrap();
+            typed = input.to_owned();
+            steps += 1;
+            continue;
+        }
+        let found = match line.strip_suffix('…') {
+            Some(start) => shown.lines().any(|l| l.starts_with(start)),
+            None => shown.lines().any(|l| l == line),
+        };
+        assert!(
+            found,
+            "after {typed:?} the README shows\n{line}\nbut the console printed\n{shown}"
+        );
+        checked += 1;
+    }
+    assert!(
+        steps >= 12 && checked >= 15,
+        "{steps} steps, {checked} lines"
+    );
 }
 
 #[tokio::test]

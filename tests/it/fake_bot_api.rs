@@ -153,6 +153,12 @@ pub struct FakeBotApi {
 
 impl FakeBotApi {
     pub async fn start(token: &str) -> FakeBotApi {
+        FakeBotApi::start_on(token, "127.0.0.1:0").await
+    }
+
+    /// The fake on a chosen address (a test that needs the API to appear
+    /// where a bot is already knocking).
+    pub async fn start_on(token: &str, addr: &str) -> FakeBotApi {
         let shared = Arc::new(Shared {
             token: token.to_owned(),
             inner: Mutex::new(Inner {
@@ -167,7 +173,7 @@ impl FakeBotApi {
         let app = Router::new()
             .route("/{bot}/{method}", axum::routing::post(handle))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("binding the fake Bot API");
         let addr = listener.local_addr().unwrap();
@@ -649,13 +655,17 @@ async fn handle(
         | "leavechat"
         | "deletemessage"
         | "reopenforumtopic" => ok(json!(true)),
-        "sendmessage" | "sendphoto" | "senddocument" | "editmessagetext" => {
+        "sendmessage"
+        | "sendphoto"
+        | "senddocument"
+        | "editmessagetext"
+        | "editmessagereplymarkup" => {
             let chat = body
                 .get("chat_id")
                 .and_then(Value::as_i64)
                 .unwrap_or_default();
             let id = match body.get("message_id").and_then(Value::as_i64) {
-                Some(id) if method == "editmessagetext" => id,
+                Some(id) if method.starts_with("editmessage") => id,
                 _ => next_id(|i| &mut i.next_message_id),
             };
             let mut message = json!({

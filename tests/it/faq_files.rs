@@ -251,6 +251,31 @@ fn a_value_of_the_wrong_type_names_its_place() {
 }
 
 #[test]
+fn a_wrong_type_is_the_only_error_reported_for_its_file_as_the_readme_says() {
+    // The wrong type on line 7 and the missing answer of entry b below it:
+    // only the first is reported (the parser stops there).
+    let text = format!(
+        "{HEAD}entries:\n  - id: a\n    questions: {{zh: [问]}}\n    answer: {{zh: 答}}\n    escalate: maybe\n  - id: b\n    questions: {{zh: [问问]}}\n"
+    );
+    assert_eq!(
+        errors_in(&text),
+        vec!["faq.yaml:7:15: error: expected `true` or `false`"]
+    );
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        readme.contains(
+            "A file that cannot be read as YAML of the FAQ's shape (a syntax error, a tab in the \
+             indentation, a wrong type, an unknown field) reports that first error only"
+        ),
+        "the README must say what `check` reports after such an error"
+    );
+}
+
+#[test]
 fn a_duplicate_key_is_an_error() {
     let text = format!(
         "{HEAD}entries:\n  - id: a\n    questions: {{zh: [问]}}\n    answer: {{zh: 答, zh: 又答}}\n"

@@ -6,6 +6,7 @@ mod conversations;
 mod fake_bot_api;
 mod faq_files;
 mod matcher_quality;
+mod operators;
 mod store;
 mod support;
 mod telegram;

@@ -1342,3 +1342,114 @@ async fn no_log_line_contains_the_token_even_at_trace_level() {
         leaks.join("\n")
     );
 }
+
+#[tokio::test]
+async fn whoami_tells_anyone_their_telegram_id_in_a_private_chat_and_in_the_staff_group() {
+    let scene = Scene::with_forum().await;
+    let fake = &scene.fake;
+    // A user who is nobody's agent yet: how they learn the id to configure.
+    let stranger = Person::new(9123, "Wen", "zh");
+    fake.user_says(&stranger, "/whoami");
+    let reply = fake.wait_for_text(9123, "9123").await;
+    assert_eq!(reply.text(), "您的 Telegram 用户 ID：9123");
+    // Someone in the staff group (not yet an agent), in its General topic:
+    // their id and the group's, for `telegram.staff_group`.
+    fake.group_says(STAFF, None, &lin(), "/whoami@helpdesk_bot");
+    let reply = fake.wait_for_text(STAFF, "5001").await;
+    assert_eq!(
+        reply.text(),
+        format!("Your Telegram user id: 5001\nThis group's chat id: {STAFF}")
+    );
+    // Not a question for the FAQ, not a ticket.
+    assert!(
+        scene
+            .running()
+            .desk()
+            .store()
+            .open_ticket_of(9123)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A banned user is not answered, like any other message of theirs.
+    fake.group_says(STAFF, None, &alice(), "/ban 9123 spam");
+    fake.wait_for_text(STAFF, "9123").await;
+    fake.user_says(&stranger, "/whoami");
+    fake.wait_for_text(9123, "您已被限制使用").await;
+    fake.settle(Duration::from_millis(100)).await;
+    let ids = fake
+        .texts_to(9123)
+        .iter()
+        .filter(|t| t.contains("用户 ID"))
+        .count();
+    assert_eq!(ids, 1, "{:?}", fake.texts_to(9123));
+    scene.stop().await;
+}
+
+#[tokio::test]
+async fn a_choice_made_takes_its_keyboard_off_and_a_stale_press_gets_a_short_toast() {
+    let scene = Scene::start(|_| {}).await;
+    let fake = &scene.fake;
+    let user = lin();
+    fake.user_says(&user, "My deposit has not arrived");
+    fake.wait_for_text(user.id, "enough confirmations").await;
+
+    let solved = press_and_wait(&scene, &user, user.id, None, "ok:deposit-not-credited").await;
+    assert!(solved.body.get("text").is_none(), "accepted: no toast");
+    fake.wait_for_text(user.id, "Glad that helped").await;
+    let pressed: i64 = solved.body["callback_query_id"].as_str().unwrap()[1..]
+        .parse()
+        .unwrap();
+    fake.wait_for("the answer's keyboard taken off", |calls| {
+        calls.iter().any(|c| {
+            c.method == "editmessagereplymarkup"
+                && c.chat() == Some(user.id)
+                && c.body["message_id"] == json!(pressed)
+                && c.buttons().is_empty()
+        })
+    })
+    .await;
+
+    // "Not helpful" on the answer already marked solved: a toast, nothing else.
+    fake.settle(Duration::from_millis(100)).await;
+    let said = fake.texts_to(user.id).len();
+    let stale = press_and_wait(&scene, &user, user.id, None, "no:deposit-not-credited").await;
+    assert_eq!(
+        stale.body["text"],
+        json!("That button has already been used.")
+    );
+
+    // A rating, then the same keyboard pressed again.
+    fake.user_says(&user, "/human");
+    fake.wait_for_text(user.id, "handed you to a human agent")
+        .await;
+    fake.user_says(&alice(), "/claim 1");
+    fake.wait_for_text(user.id, "Alice").await;
+    fake.user_says(&alice(), "/close");
+    fake.wait_for_text(user.id, "How would you rate").await;
+    let rated = press_and_wait(&scene, &user, user.id, None, "rate:1:5").await;
+    assert!(rated.body.get("text").is_none(), "accepted: no toast");
+    fake.wait_for_text(user.id, "Thank you for your rating")
+        .await;
+    let again = press_and_wait(&scene, &user, user.id, None, "rate:1:4").await;
+    assert_eq!(
+        again.body["text"],
+        json!("That button has already been used.")
+    );
+    fake.settle(Duration::from_millis(100)).await;
+    let texts = fake.texts_to(user.id);
+    assert!(
+        !texts[said..].iter().any(|t| t.contains("can't handle")),
+        "{texts:?}"
+    );
+    let stored = scene
+        .running()
+        .desk()
+        .store()
+        .ticket(1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.rating.map(|r| r.score), Some(5));
+    scene.stop().await;
+}

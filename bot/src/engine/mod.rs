@@ -60,7 +60,13 @@ pub struct Conversation {
     pub awaiting_details: Option<TicketId>,
     /// This closed ticket waits for the user's rating.
     pub awaiting_rating: Option<TicketId>,
+    /// Entries whose answer got its "Solved" or "Not helpful" since it was
+    /// last given: a second press on the same answer is stale.
+    pub feedback_given: Vec<String>,
 }
+
+/// At most this many answers remember their feedback.
+const FEEDBACK_MEMORY: usize = 20;
 
 /// Commands a user can type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,12 +189,26 @@ impl Engine<'_> {
         let text = masked.map(|m| m.text);
         conversation.language = Some(self.language(conversation, &message.user, text.as_deref()));
 
-        // Rating a closed ticket by typing the digit.
-        if let (Some(ticket), Some(t)) = (conversation.awaiting_rating, text.as_deref())
-            && let Ok(score @ 1..=5) = t.trim().parse::<u8>()
+        // Rating a closed ticket by typing the digit. Another number of one
+        // or two digits then is a rating out of range, not a question (nor
+        // an unanswered one for the stats): ask again for 1–5. Not inside
+        // a new ticket (the number is for its agent; the rating buttons
+        // still work), and not a longer number (a UID, an order id): those
+        // go where any text goes.
+        if let (Some(ticket), Some(t), None) = (conversation.awaiting_rating, text.as_deref(), open)
+            && let Ok(number) = t.trim().parse::<i64>()
         {
-            self.rate(conversation, ticket, score, &mut out);
-            return out;
+            match u8::try_from(number) {
+                Ok(score @ 1..=5) => {
+                    self.rate(conversation, ticket, score, &mut out);
+                    return out;
+                }
+                _ if number.abs() < 100 => {
+                    out.push(Effect::Say(Reply::ChooseRating { ticket }));
+                    return out;
+                }
+                _ => {}
+            }
         }
 
         match (&message.input, open) {
@@ -321,7 +341,15 @@ impl Engine<'_> {
     ) {
         let faq = &self.knowledge.faq;
         match action {
+            // One answer, one verdict: "Solved" then "Not helpful" (or the
+            // same twice) on the same answer is a stale press.
+            Action::Solved(entry_id) | Action::NotHelpful(entry_id)
+                if conversation.feedback_given.contains(entry_id) =>
+            {
+                out.push(Effect::Say(Reply::StaleButton))
+            }
             Action::Solved(entry_id) => {
+                remember_feedback(conversation, entry_id);
                 // Only for the answer to the last question: a press under
                 // an older answer confirms nothing about it.
                 if conversation.shown.contains(entry_id)
@@ -336,6 +364,7 @@ impl Engine<'_> {
                 out.push(Effect::Say(Reply::GladItHelped))
             }
             Action::NotHelpful(entry_id) => {
+                remember_feedback(conversation, entry_id);
                 if !conversation.shown.contains(entry_id) {
                     conversation.shown.push(entry_id.clone());
                 }
@@ -387,7 +416,7 @@ impl Engine<'_> {
             }
             // Stale buttons (an entry removed by a reload, a rating already
             // given) and staff buttons pressed by a user.
-            _ => out.push(Effect::Say(Reply::CannotHandle)),
+            _ => out.push(Effect::Say(Reply::StaleButton)),
         }
     }
 
@@ -524,6 +553,8 @@ impl Engine<'_> {
         if !conversation.shown.iter().any(|s| s == entry_id) {
             conversation.shown.push(entry_id.to_owned());
         }
+        // Answered again: its new buttons are live.
+        conversation.feedback_given.retain(|e| e != entry_id);
         // The candidates the matcher ranked are on the user's turn.
         push_turn(
             conversation,
@@ -598,6 +629,13 @@ impl Engine<'_> {
 
 fn bot_turn(text: String) -> NewEntry {
     NewEntry::text(Author::Bot, text)
+}
+
+fn remember_feedback(conversation: &mut Conversation, entry_id: &str) {
+    conversation.feedback_given.push(entry_id.to_owned());
+    if conversation.feedback_given.len() > FEEDBACK_MEMORY {
+        conversation.feedback_given.remove(0);
+    }
 }
 
 fn push_turn(conversation: &mut Conversation, turn: NewEntry) {

@@ -129,6 +129,11 @@ pub enum Refusal {
     },
     UnknownEntry(String),
     UnknownCommand,
+    /// A known command without its argument, or with a malformed one
+    /// (`/claim abc`, `/faq`); `help` for `/help` and `/start`: the list.
+    Usage {
+        command: String,
+    },
     NoWaitingTickets,
 }
 
@@ -183,12 +188,21 @@ pub enum Reply {
     ThanksForRating {
         score: u8,
     },
+    /// A typed rating outside 1–5 while a rating is pending: the buttons
+    /// again.
+    ChooseRating {
+        ticket: TicketId,
+    },
     Cancelled {
         ticket: TicketId,
     },
     NothingToCancel,
     /// Something the bot cannot handle here (e.g. a sticker outside a handoff).
     CannotHandle,
+    /// A button that no longer does anything (its choice was made, its
+    /// rating given, its entry removed): Telegram shows it as a short toast
+    /// on the button, the console as a line.
+    StaleButton,
     // --- to staff ---
     NewTicket(TicketCard),
     UserWrote {

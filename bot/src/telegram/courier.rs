@@ -249,6 +249,24 @@ impl Courier {
         }
     }
 
+    /// Takes the buttons off a message whose choice was made.
+    pub async fn remove_keyboard(
+        &self,
+        chat: ChatId,
+        message: MessageId,
+    ) -> Result<(), RequestError> {
+        let result = self
+            .patiently("editMessageReplyMarkup", |api| async move {
+                call!(api, |bot| bot.edit_message_reply_markup(chat, message))
+            })
+            .await;
+        match result {
+            // Pressed twice quickly: the first press took them off already.
+            Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     /// Every callback query is answered, or the user's button keeps spinning.
     pub async fn answer_callback(
         &self,

@@ -325,6 +325,7 @@ pub async fn start_with_desk(
     if let Some(url) = &launch.api_url {
         bot = bot.set_api_url(url.clone());
     }
+    reach_telegram(&bot).await?;
     let courier = Courier::new(bot.clone(), telegram.throttle);
     let topics = Arc::new(Topics::new(desk.store().clone()));
     let budget = telegram.throttle.then(|| Budget {
@@ -395,12 +396,15 @@ pub async fn start_with_desk(
                 .build();
             let polling = inbox.listen(polling);
             let task = tokio::spawn(async move {
-                dispatcher
-                    .dispatch_with_listener(
+                if let Err(error) = dispatcher
+                    .try_dispatch_with_listener(
                         polling,
                         LoggingErrorHandler::with_custom_text("getting updates failed"),
                     )
-                    .await;
+                    .await
+                {
+                    tracing::error!("the dispatcher could not start: {error}");
+                }
             });
             (task, None)
         }
@@ -433,12 +437,15 @@ pub async fn start_with_desk(
             });
             let listener = inbox.listen(listener);
             let task = tokio::spawn(async move {
-                dispatcher
-                    .dispatch_with_listener(
+                if let Err(error) = dispatcher
+                    .try_dispatch_with_listener(
                         listener,
                         LoggingErrorHandler::with_custom_text("webhook listener failed"),
                     )
-                    .await;
+                    .await
+                {
+                    tracing::error!("the dispatcher could not start: {error}");
+                }
             });
             (task, Some(addr))
         }
@@ -455,6 +462,57 @@ pub async fn start_with_desk(
         reload_notices,
         webhook_addr,
     })
+}
+
+/// The longest wait between two tries to reach the Bot API at start.
+const REACH_BACKOFF_LIMIT: Duration = Duration::from_secs(60);
+
+/// Asks the Bot API who the bot is before anything else starts: a token
+/// Telegram refuses is an error that says so (`helpdesk run` exits 1), and
+/// an API that cannot be reached (no network yet, a proxy down) is tried
+/// again, waiting 1, 2, 4 … up to 60 seconds between tries, with a warning
+/// each time.
+async fn reach_telegram(bot: &Bot) -> Result<()> {
+    use teloxide::{ApiError, RequestError};
+    let mut wait = Duration::from_secs(1);
+    loop {
+        let pause = match bot.get_me().await {
+            Ok(me) => {
+                tracing::info!(bot = %me.username(), "the Bot API accepted the token");
+                return Ok(());
+            }
+            Err(RequestError::Api(ApiError::InvalidToken)) => anyhow::bail!(
+                "the Telegram Bot API refused the token in TELOXIDE_TOKEN (invalid bot token): \
+                 copy it again from @BotFather (/mybots → API Token)"
+            ),
+            Err(RequestError::RetryAfter(seconds)) => seconds.duration(),
+            Err(RequestError::Network(error)) => {
+                let pause = wait;
+                wait = (wait * 2).min(REACH_BACKOFF_LIMIT);
+                // Its causes say why (connection refused, DNS, TLS); the
+                // request's URL, which carries the token, is not among them
+                // (and the log writer masks the token anyway).
+                let mut why = error.to_string();
+                let mut source = std::error::Error::source(&*error);
+                while let Some(cause) = source {
+                    let text = cause.to_string();
+                    if !why.contains(&text) {
+                        why = format!("{why}: {text}");
+                    }
+                    source = cause.source();
+                }
+                tracing::warn!(
+                    "cannot reach the Telegram Bot API ({why}); trying again in {} s",
+                    pause.as_secs()
+                );
+                pause
+            }
+            Err(other) => {
+                return Err(anyhow::Error::new(other).context("asking the Telegram Bot API getMe"));
+            }
+        };
+        tokio::time::sleep(pause).await;
+    }
 }
 
 /// Tells every admin, in their private chat, when a file change broke the

@@ -18,6 +18,11 @@ pub enum Notice {
     Banned,
     /// In a group or channel that is not a staff group.
     PrivateOnly,
+    /// `/whoami`: the sender's user id, and the group's chat id in a group.
+    WhoAmI {
+        user: i64,
+        group: Option<i64>,
+    },
     // --- to staff ---
     BanRecorded {
         user: i64,
@@ -56,6 +61,21 @@ pub fn text(notice: &Notice, lang: &str) -> String {
         )
         .to_owned(),
         Notice::PrivateOnly => "这个客服机器人只在私聊中提供服务，请直接私聊我。\nThis support bot only works in a private chat: please message me directly.".to_owned(),
+        Notice::WhoAmI { user, group } => {
+            let mut text = if lang == "zh" {
+                format!("您的 Telegram 用户 ID：{user}")
+            } else {
+                format!("Your Telegram user id: {user}")
+            };
+            if let Some(group) = group {
+                if lang == "zh" {
+                    text.push_str(&format!("\n本群的 chat ID：{group}"));
+                } else {
+                    text.push_str(&format!("\nThis group's chat id: {group}"));
+                }
+            }
+            text
+        }
         Notice::BanRecorded { user, reason } => {
             if lang == "zh" {
                 format!("用户 {user} 已被封禁。原因：{reason}")

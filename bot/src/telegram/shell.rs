@@ -267,6 +267,19 @@ impl Shell {
         if from.is_bot {
             return Ok(());
         }
+        if message.text().and_then(command_word).as_deref() == Some("whoami")
+            && (message.chat.is_private() || self.is_staff_group(message.chat.id))
+        {
+            // A user's /whoami counts against the flood limit like any
+            // message, and a banned user gets no answer.
+            if message.chat.is_private()
+                && !self.is_agent(user_id(from))
+                && !self.admit(from, message.text()).await?
+            {
+                return Ok(());
+            }
+            return self.whoami(&message, from).await;
+        }
         if message.chat.is_private() {
             if self.is_agent(user_id(from)) {
                 return self.agent_message(&message, None).await;
@@ -281,6 +294,40 @@ impl Shell {
             return self.agent_message(&message, topic_ticket).await;
         }
         self.private_only(message.chat.id).await
+    }
+
+    /// `/whoami`, from anyone in a private chat or a staff group: their
+    /// numeric Telegram user id (what `staff.agents` and `staff.admins`
+    /// want), and in a group the group's chat id too.
+    async fn whoami(&self, message: &Message, from: &User) -> Result<()> {
+        let group = (!message.chat.is_private()).then_some(message.chat.id.0);
+        let language = if group.is_some() {
+            self.staff_language()
+        } else {
+            from.language_code
+                .as_deref()
+                .and_then(normalize_language_code)
+                .unwrap_or_else(|| "en".to_owned())
+        };
+        let text = notices::text(
+            &Notice::WhoAmI {
+                user: user_id(from),
+                group,
+            },
+            &language,
+        );
+        let thread = message.thread_id.filter(|_| message.is_topic_message);
+        if let Err(error) = self
+            .courier
+            .send_text(message.chat.id, thread, &text, None)
+            .await
+        {
+            tracing::warn!(
+                chat_id = message.chat.id.0,
+                "answering /whoami failed: {error}"
+            );
+        }
+        Ok(())
     }
 
     pub async fn on_edited_message(&self, message: Message) -> Result<()> {
@@ -369,18 +416,53 @@ impl Shell {
             self.deliver(rest, &origin).await;
             return Ok(());
         }
-        self.answer(&query, None).await;
         if !chat.is_user() || self.banned(&query.from, None).await? {
+            self.answer(&query, None).await;
             return Ok(());
         }
-        let out = self
+        let closes_its_keyboard = matches!(
+            action,
+            Action::Solved(_)
+                | Action::NotHelpful(_)
+                | Action::Rate { .. }
+                | Action::Pick(_)
+                | Action::NoneOfThese
+                | Action::SkipDetails
+                | Action::Human
+        );
+        let out = match self
             .desk
             .user(UserMessage {
                 user: user_info(&query.from),
                 input: UserInput::Button(action),
                 key: None,
             })
-            .await?;
+            .await
+        {
+            Ok(out) => out,
+            Err(error) => {
+                self.answer(&query, None).await;
+                return Err(error);
+            }
+        };
+        // A stale press is answered on the button itself, as a toast; an
+        // accepted one takes its keyboard off the message, so a choice
+        // made cannot be made again.
+        let (stale, out): (Vec<Outgoing>, Vec<Outgoing>) = out
+            .into_iter()
+            .partition(|o| o.to == Recipient::User(from) && o.reply == Reply::StaleButton);
+        let toast = stale
+            .first()
+            .map(|o| render(&o.reply, &o.language, &self.desk.knowledge().faq).text);
+        let accepted = toast.is_none();
+        self.answer(&query, toast).await;
+        if accepted
+            && closes_its_keyboard
+            && let Some(MaybeInaccessibleMessage::Regular(message)) = &query.message
+            && let Err(error) = self.courier.remove_keyboard(chat, message.id).await
+        {
+            tracing::warn!(chat_id = chat.0, "taking a keyboard off failed: {error}");
+        }
         let origin = Origin {
             chat,
             thread: None,

@@ -28,7 +28,9 @@ pub(crate) struct SqliteBackend {
 }
 
 impl SqliteBackend {
-    pub async fn connect(url: &str) -> Result<SqliteBackend> {
+    /// `create`: make the file if it is missing; otherwise a missing file
+    /// is [`StoreError::Missing`].
+    pub async fn connect(url: &str, create: bool) -> Result<SqliteBackend> {
         let options = if url.starts_with("sqlite:") {
             SqliteConnectOptions::from_str(url)
                 .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?
@@ -36,8 +38,13 @@ impl SqliteBackend {
             SqliteConnectOptions::new().filename(url)
         };
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !create && !in_memory && !options.get_filename().exists() {
+            return Err(StoreError::Missing(
+                options.get_filename().display().to_string(),
+            ));
+        }
         let options = options
-            .create_if_missing(true)
+            .create_if_missing(create)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Full);

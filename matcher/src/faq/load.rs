@@ -187,6 +187,21 @@ entries:
     }
 
     #[test]
+    fn a_tab_in_the_indentation_is_reported_at_its_own_line() {
+        let text = "version: 1\ndefault_language: en\nentries:\n  - id: a\n\tquestions: {en: [q]}\n    answer: {en: a}\n";
+        assert_eq!(
+            errors("f.yaml", text),
+            vec!["f.yaml:5:1: error: a tab in the indentation: YAML indents with spaces only"]
+        );
+        // After spaces, further down.
+        let text = "version: 1\ndefault_language: en\nentries:\n  - id: a\n    questions: {en: [q]}\n    answer:\n  \t en: a\n";
+        assert_eq!(
+            errors("f.yaml", text),
+            vec!["f.yaml:7:3: error: a tab in the indentation: YAML indents with spaces only"]
+        );
+    }
+
+    #[test]
     fn bytes_that_are_not_utf8_are_placed() {
         let error = not_utf8(b"version: 1\nab\xff", 13);
         assert_eq!(error.line_column, Some((2, 3)));

@@ -332,10 +332,36 @@ pub(super) fn parse(text: &str) -> Result<RawFile, SyntaxError> {
 
     serde_saphyr::from_str_with_options::<Option<RawFile>>(text, options)
         .map(Option::unwrap_or_default)
-        .map_err(|error| SyntaxError {
-            line_column: error.location().and_then(line_column),
-            message: describe(&error),
+        .map_err(|error| {
+            let line_column = error.location().and_then(line_column);
+            // The parser places a tab in the indentation at the end of the
+            // line before it; point at the tab itself.
+            let near = |tab: &(u32, u32)| {
+                line_column.is_none_or(|(line, _)| tab.0 == line || tab.0 == line + 1)
+            };
+            match indentation_tabs(text).find(near) {
+                Some(tab) => SyntaxError {
+                    line_column: Some(tab),
+                    message: "a tab in the indentation: YAML indents with spaces only".to_owned(),
+                },
+                None => SyntaxError {
+                    line_column,
+                    message: describe(&error),
+                },
+            }
         })
+}
+
+/// Each line's first tab in its leading whitespace (1-based line and column).
+fn indentation_tabs(text: &str) -> impl Iterator<Item = (u32, u32)> + '_ {
+    text.lines().enumerate().filter_map(|(index, line)| {
+        let indentation = &line[..line.len() - line.trim_start().len()];
+        let column = indentation.chars().position(|c| c == '\t')?;
+        Some((
+            u32::try_from(index + 1).ok()?,
+            u32::try_from(column + 1).ok()?,
+        ))
+    })
 }
 
 /// The 1-based line and column of a library location, if it is known.
