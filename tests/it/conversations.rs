@@ -1154,3 +1154,22 @@ async fn a_users_pick_among_the_choices_is_learned_and_matched_after_a_restart()
         vec![(entry_id.clone(), query.to_owned())]
     );
 }
+
+#[tokio::test]
+async fn solved_under_the_answer_to_the_last_question_teaches_that_wording() {
+    let scene = Scene::new().await;
+    let out = scene.says(1, "充值一直不到账啊").await;
+    let Some(Reply::Answer { entry_id }) = to_user(&out, 1).into_iter().next() else {
+        panic!("an answer expected: {out:?}");
+    };
+    let entry_id = entry_id.clone();
+    scene.presses(1, Action::Solved(entry_id.clone())).await;
+    let learned = scene.desk.store().learned().await.unwrap();
+    assert_eq!(learned.len(), 1, "{learned:?}");
+    assert_eq!(learned[0].entry_id, entry_id);
+    assert_eq!(learned[0].text, "充值一直不到账啊");
+    assert_eq!(learned[0].from, handoff::LearnedFrom::Solved);
+    // A second press on the same answer is stale and teaches nothing more.
+    scene.presses(1, Action::Solved(entry_id)).await;
+    assert_eq!(scene.desk.store().learned().await.unwrap().len(), 1);
+}
