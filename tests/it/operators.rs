@@ -325,3 +325,47 @@ fn the_console_chat_is_not_interrupted_by_warnings_its_conversation_already_show
     );
     assert_eq!(stderr, "", "nothing between the lines of the conversation");
 }
+
+#[test]
+fn eval_learns_from_one_file_then_measures_another_and_reports_one_tap() {
+    let dir = folder();
+    // The traffic picks the right entry for a wording the FAQ lacks; the
+    // measured file asks that wording again.
+    std::fs::write(
+        dir.path().join("traffic.tsv"),
+        "query\texpected\n充的币怎么还看不到\tdeposit-not-credited\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("q.tsv"),
+        "query\texpected\n充的币怎么还看不到\tdeposit-not-credited\n你们老板是谁\t-\n",
+    )
+    .unwrap();
+    let run = |learn: bool| {
+        let mut command = helpdesk(dir.path());
+        command.args(["eval", "--faq", "faq.yaml", "--queries", "q.tsv", "--json"]);
+        if learn {
+            command.args(["--learn-from", "traffic.tsv"]);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let last = stdout.lines().last().unwrap_or_default().to_owned();
+        let metrics: serde_json::Value = serde_json::from_str(&last).unwrap();
+        (metrics, stderr(&output))
+    };
+    let (before, _) = run(false);
+    let (after, said) = run(true);
+    // Before: not answered, but the right entry is one tap away.
+    assert_eq!(before["one_tap"].as_f64(), Some(1.0), "{before}");
+    assert_eq!(before["coverage"].as_f64(), Some(0.0), "{before}");
+    assert_eq!(
+        before["offered_unanswerable"].as_f64(),
+        Some(0.0),
+        "{before}"
+    );
+    // The pick was learned: the same wording is now answered.
+    assert!(said.contains("learned 1 phrasings"), "{said}");
+    assert_eq!(after["coverage"].as_f64(), Some(1.0), "{after}");
+    assert_eq!(after["wrong"].as_u64(), Some(0), "{after}");
+}
