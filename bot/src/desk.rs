@@ -524,7 +524,7 @@ impl Desk {
             }
             AgentCommand::Mine => {
                 let tickets = self.store.agent_tickets(agent).await?;
-                out.push(to_agent(Reply::Queue(queue_lines(tickets)), None));
+                out.push(to_agent(Reply::Mine(queue_lines(tickets)), None));
             }
             AgentCommand::Claim(id) => match self.store.claim(id, agent).await? {
                 ClaimOutcome::Claimed(ticket) => {
@@ -635,8 +635,10 @@ impl Desk {
                 }
             },
             AgentCommand::Transfer(to) => {
-                if !self.staff.is_agent(to) {
-                    out = refuse(Refusal::NotAllowed);
+                if to == agent {
+                    out = refuse(Refusal::TransferToSelf);
+                } else if !self.staff.is_agent(to) {
+                    out = refuse(Refusal::NotAnAgent(to));
                 } else {
                     match self.ticket_in_hand(agent, focus).await? {
                         Err(refusal) => out = refuse(refusal),
@@ -651,11 +653,23 @@ impl Desk {
                                     to: Recipient::Agent(to),
                                     ticket: Some(ticket.id),
                                     language: self.staff.language.clone(),
-                                    reply: Reply::Claimed(card),
+                                    reply: Reply::TransferredToYou {
+                                        card,
+                                        from: self.staff.alias(agent),
+                                    },
                                 });
                             }
+                            let language = self.user_language(&ticket).await?;
+                            out.push(Outgoing {
+                                to: Recipient::User(ticket.user.id),
+                                ticket: Some(ticket.id),
+                                language,
+                                reply: Reply::AgentChanged {
+                                    alias: self.staff.alias(to),
+                                },
+                            });
                             out.push(to_agent(
-                                Reply::ClaimedBy {
+                                Reply::TransferredTo {
                                     ticket: ticket.id,
                                     agent: self.staff.alias(to),
                                 },

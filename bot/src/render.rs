@@ -210,6 +210,11 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         } else {
             format!("{alias} from support has joined and is looking into it.")
         }),
+        Reply::AgentChanged { alias } => plain(if lang == "zh" {
+            format!("您的工单已转交给客服 {alias}，由他/她继续为您处理。")
+        } else {
+            format!("Your ticket is now with {alias} from support, who will carry on.")
+        }),
         Reply::FromAgent { alias, text, attachments } => {
             let mut out = format!("{alias}: {text}");
             for a in attachments {
@@ -263,6 +268,10 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         },
         Reply::Claimed(card) => plain(format!("✅ You claimed {}", ticket_card(card, faq))),
         Reply::ClaimedBy { ticket, agent } => plain(format!("#{ticket} claimed by {agent}")),
+        Reply::TransferredToYou { card, from } => {
+            plain(format!("↪️ {from} transferred to you {}", ticket_card(card, faq)))
+        }
+        Reply::TransferredTo { ticket, agent } => plain(format!("#{ticket} transferred to {agent}; the user is told.")),
         Reply::UserWrote { ticket, user, text, attachments } => {
             let mut out = format!("#{ticket} {}: {text}", user_name(user));
             for a in attachments {
@@ -278,6 +287,8 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         },
         Reply::Queue(lines) if lines.is_empty() => plain("The queue is empty.".into()),
         Reply::Queue(lines) => plain(queue_text(lines)),
+        Reply::Mine(lines) if lines.is_empty() => plain("You hold no open ticket: /queue, then /claim N or /next.".into()),
+        Reply::Mine(lines) => plain(mine_text(lines)),
         Reply::ClosedByAgent { ticket } => plain(format!("#{ticket} closed; the user is asked for a rating.")),
         Reply::NoteAdded { ticket } => plain(format!("Note added to #{ticket} (internal, not sent to the user).")),
         Reply::Linked { ticket, entry_id } => plain(format!("#{ticket}: recorded that `{entry_id}` should have answered.")),
@@ -380,6 +391,21 @@ fn details_text(details: &Details) -> String {
     parts.join(" · ")
 }
 
+fn mine_text(lines: &[QueueLine]) -> String {
+    let mut out = format!("You hold {}:", lines.len());
+    for line in lines {
+        let _ = write!(
+            out,
+            "\n#{} · {} · {} · {}",
+            line.id,
+            priority_label(line.priority),
+            line.category.as_deref().unwrap_or("uncategorised"),
+            user_name(&line.user),
+        );
+    }
+    out
+}
+
 fn queue_text(lines: &[QueueLine]) -> String {
     let mut out = format!("{} waiting:", lines.len());
     for line in lines {
@@ -418,5 +444,7 @@ fn refusal_text(refusal: &Refusal) -> String {
             _ => AGENT_COMMANDS.into(),
         },
         Refusal::NoWaitingTickets => "No ticket is waiting.".into(),
+        Refusal::TransferToSelf => "That is you: /transfer AGENT_ID hands the ticket to another agent.".into(),
+        Refusal::NotAnAgent(id) => format!("{id} is not an agent here: /transfer takes the numeric Telegram id of a configured agent."),
     }
 }

@@ -1173,3 +1173,67 @@ async fn solved_under_the_answer_to_the_last_question_teaches_that_wording() {
     scene.presses(1, Action::Solved(entry_id)).await;
     assert_eq!(scene.desk.store().learned().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_transfer_tells_the_receiver_the_sender_and_the_user_each_what_happened() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+
+    let out = scene.agent(ALICE, &format!("/transfer {BOB}")).await;
+    assert!(
+        matches!(
+            to_agent(&out, BOB)[..],
+            [Reply::TransferredToYou { card, from }] if card.id == ticket && from == "Alice"
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        to_agent(&out, ALICE),
+        vec![&Reply::TransferredTo {
+            ticket,
+            agent: "Bob".into()
+        }]
+    );
+    assert_eq!(
+        to_user(&out, 1),
+        vec![&Reply::AgentChanged {
+            alias: "Bob".into()
+        }]
+    );
+    // Bob holds it now: his reply goes out, and /mine lists it for him only.
+    let out = scene.agent(BOB, "we are on it").await;
+    assert_eq!(to_user(&out, 1).len(), 1, "{out:?}");
+    let out = scene.agent(BOB, "/mine").await;
+    assert!(
+        matches!(to_agent(&out, BOB)[..], [Reply::Mine(lines)] if lines.len() == 1 && lines[0].id == ticket),
+        "{out:?}"
+    );
+    let out = scene.agent(ALICE, "/mine").await;
+    assert!(
+        matches!(to_agent(&out, ALICE)[..], [Reply::Mine(lines)] if lines.is_empty()),
+        "{out:?}"
+    );
+    let text = render(&Reply::Mine(Vec::new()), "en", &scene.desk.knowledge().faq).text;
+    assert!(text.starts_with("You hold no open ticket"), "{text}");
+}
+
+#[tokio::test]
+async fn a_transfer_to_oneself_or_to_someone_who_is_not_an_agent_is_refused_with_the_reason() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let out = scene.agent(ALICE, &format!("/transfer {ALICE}")).await;
+    assert_eq!(
+        to_agent(&out, ALICE),
+        vec![&Reply::Refused(bot::engine::Refusal::TransferToSelf)]
+    );
+    let out = scene.agent(ALICE, "/transfer 12345").await;
+    assert_eq!(
+        to_agent(&out, ALICE),
+        vec![&Reply::Refused(bot::engine::Refusal::NotAnAgent(12345))]
+    );
+    // Still Alice's: her reply goes out.
+    let out = scene.agent(ALICE, "still here").await;
+    assert_eq!(to_user(&out, 1).len(), 1, "{out:?}");
+}

@@ -135,6 +135,10 @@ pub enum Refusal {
         command: String,
     },
     NoWaitingTickets,
+    /// `/transfer` to oneself.
+    TransferToSelf,
+    /// `/transfer` to an id that is not a configured agent.
+    NotAnAgent(AgentId),
 }
 
 /// One thing the bot says.
@@ -171,6 +175,10 @@ pub enum Reply {
     },
     DetailsNoted,
     AgentJoined {
+        alias: String,
+    },
+    /// The user's ticket went to another agent (`/transfer`).
+    AgentChanged {
         alias: String,
     },
     FromAgent {
@@ -225,7 +233,19 @@ pub enum Reply {
         minutes: i64,
     },
     Queue(Vec<QueueLine>),
+    /// `/mine`: the open tickets the agent holds.
+    Mine(Vec<QueueLine>),
     Claimed(TicketCard),
+    /// To the agent a ticket was transferred to, with its card.
+    TransferredToYou {
+        card: TicketCard,
+        from: String,
+    },
+    /// To the agent who transferred it (and the ticket's topic).
+    TransferredTo {
+        ticket: TicketId,
+        agent: String,
+    },
     /// Told to the other agents when one claims.
     ClaimedBy {
         ticket: TicketId,

@@ -906,7 +906,7 @@ impl Shell {
                 text: message.text.clone(),
                 keyboard: keyboard(&message.buttons),
             },
-            Reply::ClaimedBy { ticket, .. } => {
+            Reply::ClaimedBy { ticket, .. } | Reply::TransferredTo { ticket, .. } => {
                 let Some(card) = self.desk.card(*ticket).await? else {
                     return Ok(());
                 };
