@@ -680,7 +680,9 @@ impl Desk {
                 }
             }
             AgentCommand::Close(id) => {
-                let target = match id {
+                // `/close` in a ticket's topic closes that ticket, claimed
+                // or not, as its [Close] button does.
+                let target = match id.or(ticket) {
                     Some(id) => self
                         .store
                         .ticket(id)
@@ -733,10 +735,11 @@ impl Desk {
         if !ticket.status.is_open() {
             return Ok(Err(Refusal::NotOpen { ticket: id }));
         }
-        if ticket.agent != Some(agent) {
-            return Ok(Err(Refusal::NotYours { ticket: id }));
+        match ticket.agent {
+            None => Ok(Err(Refusal::NotClaimedYet { ticket: id })),
+            Some(holder) if holder != agent => Ok(Err(Refusal::NotYours { ticket: id })),
+            Some(_) => Ok(Ok(ticket)),
         }
-        Ok(Ok(ticket))
     }
 
     async fn user_language(&self, ticket: &Ticket) -> Result<String> {

@@ -299,6 +299,10 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             let ids: Vec<&str> = faq.entries.iter().map(|e| e.id.as_str()).collect();
             plain(format!("{}\nFAQ ids: {}", refusal_text(refusal), ids.join(", ")))
         }
+        Reply::Refused(refusal @ Refusal::NotClaimedYet { ticket }) => Message {
+            text: refusal_text(refusal),
+            buttons: vec![vec![button("Claim", Action::Claim(*ticket))]],
+        },
         Reply::Refused(refusal) => plain(refusal_text(refusal)),
     }
 }
@@ -444,6 +448,7 @@ fn refusal_text(refusal: &Refusal) -> String {
             _ => AGENT_COMMANDS.into(),
         },
         Refusal::NoWaitingTickets => "No ticket is waiting.".into(),
+        Refusal::NotClaimedYet { ticket } => format!("#{ticket} is not claimed yet: claim it first (/claim {ticket}), then write; nothing was sent."),
         Refusal::TransferToSelf => "That is you: /transfer AGENT_ID hands the ticket to another agent.".into(),
         Refusal::NotAnAgent(id) => format!("{id} is not an agent here: /transfer takes the numeric Telegram id of a configured agent."),
     }

@@ -1237,3 +1237,34 @@ async fn a_transfer_to_oneself_or_to_someone_who_is_not_an_agent_is_refused_with
     let out = scene.agent(ALICE, "still here").await;
     assert_eq!(to_user(&out, 1).len(), 1, "{out:?}");
 }
+
+#[tokio::test]
+async fn an_agent_writing_in_an_unclaimed_tickets_topic_is_told_to_claim_it_first_with_a_button() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    let out = scene
+        .desk
+        .agent_on(
+            ALICE,
+            Some(ticket),
+            AgentCommand::parse("hello, looking into it").unwrap(),
+        )
+        .await
+        .unwrap();
+    let refusal = Reply::Refused(bot::engine::Refusal::NotClaimedYet { ticket });
+    assert_eq!(to_agent(&out, ALICE), vec![&refusal]);
+    assert!(to_user(&out, 1).is_empty(), "nothing reaches the user");
+    let shown = render(&refusal, "en", &scene.desk.knowledge().faq);
+    assert!(shown.text.contains("claim it first"), "{}", shown.text);
+    assert_eq!(shown.buttons[0][0].action, Action::Claim(ticket));
+    // /close typed in that topic closes it, as its [Close] button does.
+    let out = scene
+        .desk
+        .agent_on(ALICE, Some(ticket), AgentCommand::parse("/close").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        to_agent(&out, ALICE).contains(&&Reply::ClosedByAgent { ticket }),
+        "{out:?}"
+    );
+}

@@ -546,9 +546,11 @@ async fn without_a_forum_group_agents_work_from_private_chats() {
 
     fake.user_says(&alice(), &format!("/transfer {BOB}"));
     // Each is told what happened (issue #22, item 2): not "You claimed".
-    fake.wait_for_text(BOB, "Alice transferred to you ticket #1").await;
+    fake.wait_for_text(BOB, "Alice transferred to you ticket #1")
+        .await;
     fake.wait_for_text(ALICE, "#1 transferred to Bob").await;
-    fake.wait_for_text(user.id, "Your ticket is now with Bob").await;
+    fake.wait_for_text(user.id, "Your ticket is now with Bob")
+        .await;
     fake.user_says(&bob(), "Bob here, taking over");
     fake.wait_for_text(user.id, "Bob: Bob here, taking over")
         .await;

@@ -137,6 +137,10 @@ pub enum Refusal {
     NoWaitingTickets,
     /// `/transfer` to oneself.
     TransferToSelf,
+    /// A reply (or note, FAQ answer, link) on a ticket nobody claimed yet.
+    NotClaimedYet {
+        ticket: TicketId,
+    },
     /// `/transfer` to an id that is not a configured agent.
     NotAnAgent(AgentId),
 }
