@@ -126,9 +126,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let running = crate::telegram::start(&settings, launch).await?;
             match running.webhook_addr {
                 Some(addr) => {
-                    eprintln!("helpdesk: receiving updates by webhook on {addr}; Ctrl-C stops")
+                    eprintln!("helpdesk: receiving updates by webhook on {addr}; Ctrl-C or SIGTERM stops")
                 }
-                None => eprintln!("helpdesk: receiving updates by long polling; Ctrl-C stops"),
+                None => eprintln!("helpdesk: receiving updates by long polling; Ctrl-C or SIGTERM stops"),
             }
             running.wait().await?;
             Ok(ExitCode::SUCCESS)

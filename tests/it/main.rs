@@ -9,3 +9,4 @@ mod matcher_quality;
 mod store;
 mod support;
 mod telegram;
+mod telegram_process;

@@ -1,0 +1,291 @@
+//! `helpdesk run` as a real process, against the fake Bot API: what only a
+//! process shows (signals, what reaches stderr, the exit). The child is this
+//! test binary running [`helpdesk_run_child`], which does what the binary's
+//! `main` does: `bot::telemetry::init()`, then `bot::cli::run`.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use handoff::{PendingKind, Store};
+use tempfile::TempDir;
+
+use crate::fake_bot_api::{Call, FakeBotApi, Person};
+use crate::support::FAQ;
+
+const TOKEN: &str = "123456789:AAFakeTokenForProcessTests_abcdefgh";
+const STAFF: i64 = -1_001_000_000_001;
+const ALICE: i64 = 7001;
+const CHILD_ARGS: &str = "PROCESS_TEST_HELPDESK_ARGS";
+
+/// The child: `helpdesk` with the arguments in `CHILD_ARGS` (separated by
+/// newlines), logging to stderr as the binary does. It passes when the
+/// command returned without an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by the process tests as their child process"]
+async fn helpdesk_run_child() {
+    use clap::Parser;
+    let Ok(args) = std::env::var(CHILD_ARGS) else {
+        return;
+    };
+    bot::telemetry::init();
+    let cli = bot::cli::Cli::parse_from(std::iter::once("helpdesk").chain(args.lines()));
+    if let Err(error) = bot::cli::run(cli).await {
+        panic!("helpdesk failed: {error:#}");
+    }
+}
+
+/// A `helpdesk` process and everything it wrote to stderr so far.
+struct Helpdesk {
+    child: std::process::Child,
+    stderr: Arc<Mutex<String>>,
+    _reader: std::thread::JoinHandle<()>,
+}
+
+impl Helpdesk {
+    /// Starts `helpdesk --config DIR/helpdesk.toml ARGS…` against `fake`.
+    fn start(fake: &FakeBotApi, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Helpdesk {
+        let config = dir.join("helpdesk.toml");
+        let mut all = vec!["--config".to_owned(), config.display().to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let mut command = Command::new(std::env::current_exe().expect("test binary"));
+        command
+            .args([
+                "telegram_process::helpdesk_run_child",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ARGS, all.join("\n"))
+            .env("TELOXIDE_TOKEN", TOKEN)
+            .env("TELOXIDE_API_URL", &fake.url)
+            // The default level, as an operator runs it, plus info.
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn helpdesk");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().expect("child stderr");
+        let sink = stderr.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&without_colours(&line));
+                all.push('\n');
+            }
+        });
+        Helpdesk {
+            child,
+            stderr,
+            _reader: reader,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (up to a minute) until stderr has a line containing `needle`.
+    async fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(line) = self.stderr().lines().find(|l| l.contains(needle)) {
+                return line.to_owned();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                panic!("helpdesk exited ({status:?}):\n{}", self.stderr());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line with {needle:?} on stderr:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGTERM, as systemd or a container runtime stops a service.
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits (up to 90 s: the drain takes up to a minute) for the exit.
+    async fn exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for helpdesk") {
+                // Everything it wrote is read once the pipe closes.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                panic!("helpdesk did not exit:\n{}", self.stderr());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// `line` without ANSI colour codes (the log's fields are coloured).
+fn without_colours(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Drop for Helpdesk {
+    fn drop(&mut self) {
+        // A failed test leaves no process behind.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Writes the settings file: the shared FAQ, SQLite in `dir`, one agent,
+/// a forum staff group, and `telegram` lines added to its section.
+fn write_settings(dir: &Path, telegram: &str) -> String {
+    std::fs::write(dir.join("faq.yaml"), FAQ).unwrap();
+    let database = format!("sqlite:{}", dir.join("helpdesk.db").display());
+    let settings = format!(
+        r#"faq_path = "{faq}"
+database_url = "{database}"
+
+[admin]
+reload = false
+
+[staff]
+language = "en"
+
+[[staff.agents]]
+id = {ALICE}
+alias = "Alice"
+
+[telegram]
+staff_group = {STAFF}
+{telegram}
+"#,
+        faq = dir.join("faq.yaml").display(),
+    );
+    std::fs::write(dir.join("helpdesk.toml"), settings).unwrap();
+    database
+}
+
+/// The work the store still holds: (updates, staff posts).
+async fn pending(database: &str) -> (usize, usize) {
+    let store = Store::connect(database).await.expect("open the database");
+    (
+        store
+            .pending_owners(PendingKind::Update)
+            .await
+            .unwrap()
+            .len(),
+        store
+            .pending_owners(PendingKind::StaffPost)
+            .await
+            .unwrap()
+            .len(),
+    )
+}
+
+fn posts_in(calls: &[Call], chat: i64) -> Vec<&Call> {
+    calls
+        .iter()
+        .filter(|c| c.ok && c.chat() == Some(chat))
+        .filter(|c| matches!(c.method.as_str(), "sendmessage" | "copymessage"))
+        .collect()
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_updates_in_hand_and_drains_the_staff_outbox_then_exits_cleanly() {
+    let fake = FakeBotApi::start(TOKEN).await;
+    let dir = TempDir::new().unwrap();
+    // Two staff posts every 3 s: the user's details wait for the next window.
+    let database = write_settings(
+        dir.path(),
+        "throttle = true\nstaff_posts_per_window = 2\nstaff_window_secs = 3",
+    );
+    let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
+    helpdesk.wait_for_line("receiving updates by long polling").await;
+
+    let lin = Person::new(5001, "Lin", "en");
+    let wei = Person::new(5002, "Wei", "en");
+    fake.user_says(&lin, "/human");
+    fake.wait_for_within("the ticket's card", Duration::from_secs(30), |calls| {
+        posts_in(calls, STAFF)
+            .iter()
+            .any(|c| c.text().contains("ticket #"))
+    })
+    .await;
+    let details = ["first detail", "second detail", "third detail"];
+    for detail in details {
+        fake.user_says(&lin, detail);
+    }
+    // Telegram holds Wei's answer back for 3 s: the question is in hand.
+    fake.refuse_next_to("sendMessage", wei.id, 3);
+    fake.user_says(&wei, "My deposit has not arrived");
+    fake.wait_for_within(
+        "the answer refused and the details kept",
+        Duration::from_secs(30),
+        |calls| calls.iter().any(|c| !c.ok && c.chat() == Some(wei.id)),
+    )
+    .await;
+    // The details were handled (the card's window is spent, so they wait).
+    fake.wait_for_within("every update taken", Duration::from_secs(30), |_| {
+        fake.pending_updates() == 0
+    })
+    .await;
+
+    helpdesk.terminate();
+    let status = helpdesk.exit().await;
+    let log = helpdesk.stderr();
+    assert!(status.success(), "a clean exit after SIGTERM: {status:?}\n{log}");
+
+    let calls = fake.calls();
+    let answers = calls
+        .iter()
+        .filter(|c| c.ok && c.chat() == Some(wei.id) && c.text().contains("enough confirmations"))
+        .count();
+    assert_eq!(answers, 1, "the question in hand was answered once:\n{log}");
+    let staff: String = posts_in(&calls, STAFF)
+        .iter()
+        .map(|c| c.text().to_owned())
+        .collect();
+    for detail in details {
+        assert_eq!(
+            staff.matches(detail).count(),
+            1,
+            "{detail} posted once before the exit: {staff}\n{log}"
+        );
+    }
+    assert_eq!(
+        pending(&database).await,
+        (0, 0),
+        "nothing left in the store"
+    );
+}
+
