@@ -289,3 +289,184 @@ async fn sigterm_finishes_the_updates_in_hand_and_drains_the_staff_outbox_then_e
     );
 }
 
+/// What a user pasted by mistake, inside updates teloxide cannot read.
+const PASTED: &str = "my password is Tr0ub4dor-and-3-horses";
+
+/// Every file of the SQLite database (main, WAL, shared memory) that holds
+/// `needle`, by name.
+fn database_files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|f| f.file_name().to_string_lossy().starts_with("helpdesk.db"))
+        .filter(|f| {
+            let bytes = std::fs::read(f.path()).unwrap_or_default();
+            bytes
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes())
+        })
+        .map(|f| f.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// The log lines that name `update_id`.
+fn lines_naming(log: &str, update_id: i64) -> Vec<&str> {
+    log.lines()
+        .filter(|l| l.contains(&format!("update_id={update_id}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_polled_update_teloxide_cannot_read_is_logged_by_id_and_error_only_and_never_kept() {
+    let fake = FakeBotApi::start(TOKEN).await;
+    let dir = TempDir::new().unwrap();
+    let database = write_settings(dir.path(), "throttle = false");
+    let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
+    helpdesk.wait_for_line("receiving updates by long polling").await;
+
+    let lin = Person::new(5001, "Lin", "en");
+    let unreadable = fake.push(serde_json::json!({ "message": {
+        "message_id": 1,
+        "date": "yesterday",
+        "chat": { "id": lin.id, "type": "private", "first_name": "Lin" },
+        "from": { "id": lin.id, "is_bot": false, "first_name": "Lin" },
+        "text": PASTED,
+    }}));
+    fake.user_says(&lin, "My deposit has not arrived");
+    fake.wait_for_within("the next question answered", Duration::from_secs(30), |calls| {
+        posts_in(calls, lin.id)
+            .iter()
+            .any(|c| c.text().contains("enough confirmations"))
+    })
+    .await;
+    helpdesk.wait_for_line(&format!("update_id={unreadable}")).await;
+    helpdesk.terminate();
+    let status = helpdesk.exit().await;
+    let log = helpdesk.stderr();
+    assert!(status.success(), "{status:?}\n{log}");
+
+    assert!(!log.contains("Tr0ub4dor"), "the pasted text leaked:\n{log}");
+    let named = lines_naming(&log, unreadable);
+    assert!(
+        named.iter().any(|l| l.contains("invalid type")),
+        "logged with its parse error: {named:?}\n{log}"
+    );
+    assert!(
+        named.iter().all(|l| l.len() < 1_000),
+        "one short line: {named:?}"
+    );
+    assert_eq!(pending(&database).await.0, 0, "not kept for a next start");
+    assert_eq!(
+        database_files_holding(dir.path(), "Tr0ub4dor"),
+        Vec::<String>::new(),
+        "never written to the database"
+    );
+}
+
+/// Sends a raw HTTP request; returns the status code.
+async fn post_raw(addr: &str, path: &str, secret: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Telegram-Bot-Api-Secret-Token: {secret}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn malformed_webhook_bodies_are_logged_by_id_and_error_only_and_never_kept() {
+    const SECRET: &str = "process-test-webhook_secret";
+    let fake = FakeBotApi::start(TOKEN).await;
+    let dir = TempDir::new().unwrap();
+    let database = write_settings(dir.path(), "throttle = false");
+    let mut helpdesk = Helpdesk::start(
+        &fake,
+        dir.path(),
+        &[
+            "run",
+            "--webhook",
+            "https://bot.example.com/hook",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[("HELPDESK_TELEGRAM__WEBHOOK_SECRET", SECRET)],
+    );
+    let line = helpdesk.wait_for_line("receiving updates by webhook on").await;
+    let addr = line
+        .split("webhook on ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("the address")
+        .to_owned();
+
+    let lin = Person::new(5001, "Lin", "en");
+    let message = |date: serde_json::Value, text: &str| {
+        serde_json::json!({
+            "message_id": 1, "date": date,
+            "chat": { "id": lin.id, "type": "private", "first_name": "Lin" },
+            "from": { "id": lin.id, "is_bot": false, "first_name": "Lin", "language_code": "en" },
+            "text": text,
+        })
+    };
+    // Not JSON at all: cut off in the middle of the text (the id first,
+    // as Telegram writes it).
+    let cut = format!(
+        r#"{{"update_id":901,"message":{}}}"#,
+        message(1_700_000_000.into(), PASTED)
+    );
+    let cut = &cut[..cut.find("horses").unwrap()];
+    // JSON, but not an update: the id is a string (about 200 KB of it).
+    let huge = format!("{PASTED} {}", "x".repeat(200_000));
+    let wrong_id = serde_json::json!({ "update_id": huge, "message": message(1_700_000_000.into(), "hi") })
+        .to_string();
+    // An update whose message teloxide cannot read.
+    let unreadable = serde_json::json!({ "update_id": 903, "message": message("yesterday".into(), PASTED) })
+        .to_string();
+    for body in [cut, &wrong_id, &unreadable] {
+        assert_eq!(post_raw(&addr, "/hook", SECRET, body).await, 200);
+    }
+    let hello = serde_json::json!({ "update_id": 904, "message": message(1_700_000_000.into(), "/start") })
+        .to_string();
+    assert_eq!(post_raw(&addr, "/hook", SECRET, &hello).await, 200);
+    fake.wait_for_text(lin.id, "Hello").await;
+    helpdesk.wait_for_line("update_id=903").await;
+
+    helpdesk.terminate();
+    let status = helpdesk.exit().await;
+    let log = helpdesk.stderr();
+    assert!(status.success(), "{status:?}\n{log}");
+    assert!(
+        !log.contains("Tr0ub4dor"),
+        "the pasted text leaked:\n{}",
+        log.chars().take(5_000).collect::<String>()
+    );
+    assert!(log.lines().all(|l| l.len() < 1_000), "no huge line");
+    assert!(
+        lines_naming(&log, 901)
+            .iter()
+            .any(|l| l.contains("not an update")),
+        "the cut body is logged with its id:\n{log}"
+    );
+    assert!(
+        lines_naming(&log, 903)
+            .iter()
+            .any(|l| l.contains("invalid type")),
+        "the unreadable update is logged with its error:\n{log}"
+    );
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("not an update") || l.contains("cannot read"))
+            .count(),
+        3,
+        "each logged once:\n{log}"
+    );
+    assert_eq!(pending(&database).await.0, 0, "none kept");
+    assert_eq!(
+        database_files_holding(dir.path(), "Tr0ub4dor"),
+        Vec::<String>::new()
+    );
+}

@@ -15,7 +15,9 @@
 //! twice). An update whose handling the process did not survive
 //! `MAX_REPLAYS` times is dropped and logged, so one poisonous update
 //! cannot keep a desk down. A handler that fails with an error has
-//! finished: the error is logged and the update is not retried.
+//! finished: the error is logged and the update is not retried. An update
+//! teloxide cannot read is neither kept nor handled: it is logged by id
+//! and parse error (see [`unreadable`]).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -26,12 +28,13 @@ use futures::{Stream, StreamExt};
 use handoff::PendingKind;
 use serde::{Deserialize, Serialize};
 use teloxide::stop::StopToken;
-use teloxide::types::{AllowedUpdate, Update, UpdateId};
+use teloxide::types::{AllowedUpdate, Update, UpdateId, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 use crate::telegram::keeper::Keeper;
+use crate::telegram::unreadable;
 
 /// How many times an update is handed out again after its process died
 /// while handling it, before it is dropped.
@@ -352,6 +355,12 @@ where
                         None => return None,
                         Some(Err(error)) => return Some((Err(error), (live, replays, inbox))),
                         Some(Ok(update)) => {
+                            // Never kept, never handed to teloxide's
+                            // dispatcher (which would log it in full).
+                            if let UpdateKind::Error(value) = &update.kind {
+                                unreadable::log_update(update.id, value);
+                                continue;
+                            }
                             if !inbox.receive(&update).await {
                                 continue;
                             }
@@ -369,7 +378,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teloxide::types::UpdateKind;
 
     /// An update as Telegram sends it, parsed the way teloxide parses it.
     fn received(json: serde_json::Value) -> Update {

@@ -17,6 +17,8 @@
 //! - [`notices`]: the shell's own words (to move into `render`).
 //! - [`redact`]: keeps the token out of logs.
 //! - [`split`]: texts over Telegram's length limits.
+//! - [`unreadable`]: updates teloxide cannot read, logged without their
+//!   content.
 
 pub mod abuse;
 pub mod courier;
@@ -28,6 +30,7 @@ pub mod redact;
 pub mod shell;
 pub mod split;
 pub mod topics;
+pub mod unreadable;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -431,9 +434,14 @@ pub async fn start_with_desk(
             if let Some(secret) = secret {
                 options = options.secret_token(secret);
             }
+            let secret = options.get_or_gen_secret_token().to_owned();
             let (listener, stopped, router) = webhooks::axum_to_router(bot.clone(), options)
                 .await
                 .context("setting the webhook at Telegram")?;
+            let router = router.layer(axum::middleware::from_fn_with_state(
+                secret,
+                unreadable::webhook_guard,
+            ));
             let tcp = tokio::net::TcpListener::bind(webhook.listen)
                 .await
                 .with_context(|| format!("listening on {}", webhook.listen))?;
