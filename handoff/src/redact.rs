@@ -128,6 +128,12 @@ pub fn mask(text: &str) -> Masked {
     }
 }
 
+/// Whether `text` holds a marker: secrets were masked in it already (an
+/// update kept masked and handed out again after a crash).
+pub fn holds_marker(text: &str) -> bool {
+    MARKER.is_match(text)
+}
+
 /// One pass of every detector, in an order where each sees the previous
 /// one's markers: keys and seeds first (they are long and unambiguous), then
 /// 2FA codes, then passwords.
@@ -398,7 +404,8 @@ fn chinese_seed_phrases(text: &str) -> Vec<Range<usize>> {
         run.clear();
     };
     // Tokens: maximal runs of what may not stand between words.
-    let is_gap = |c: char| c.is_whitespace() || c.is_ascii_digit() || ",，、;；.:：()（）#-".contains(c);
+    let is_gap =
+        |c: char| c.is_whitespace() || c.is_ascii_digit() || ",，、;；.:：()（）#-".contains(c);
     let mut tokens: Vec<Range<usize>> = Vec::new();
     let mut start = None;
     for (at, c) in text.char_indices() {

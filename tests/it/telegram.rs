@@ -670,7 +670,10 @@ async fn a_strangers_commands_in_the_staff_group_never_hold_back_a_tickets_card(
             .unwrap()
             .is_empty()
     {
-        assert!(std::time::Instant::now() < deadline, "the commands were never handled");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the commands were never handled"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let user = lin();

@@ -230,7 +230,9 @@ async fn sigterm_finishes_the_updates_in_hand_and_drains_the_staff_outbox_then_e
         "throttle = true\nstaff_posts_per_window = 2\nstaff_window_secs = 3",
     );
     let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
-    helpdesk.wait_for_line("receiving updates by long polling").await;
+    helpdesk
+        .wait_for_line("receiving updates by long polling")
+        .await;
 
     let lin = Person::new(5001, "Lin", "en");
     let wei = Person::new(5002, "Wei", "en");
@@ -263,7 +265,10 @@ async fn sigterm_finishes_the_updates_in_hand_and_drains_the_staff_outbox_then_e
     helpdesk.terminate();
     let status = helpdesk.exit().await;
     let log = helpdesk.stderr();
-    assert!(status.success(), "a clean exit after SIGTERM: {status:?}\n{log}");
+    assert!(
+        status.success(),
+        "a clean exit after SIGTERM: {status:?}\n{log}"
+    );
 
     let calls = fake.calls();
     let answers = calls
@@ -301,9 +306,7 @@ fn database_files_holding(dir: &Path, needle: &str) -> Vec<String> {
         .filter(|f| f.file_name().to_string_lossy().starts_with("helpdesk.db"))
         .filter(|f| {
             let bytes = std::fs::read(f.path()).unwrap_or_default();
-            bytes
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
+            bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
         })
         .map(|f| f.file_name().to_string_lossy().into_owned())
         .collect()
@@ -322,7 +325,9 @@ async fn a_polled_update_teloxide_cannot_read_is_logged_by_id_and_error_only_and
     let dir = TempDir::new().unwrap();
     let database = write_settings(dir.path(), "throttle = false");
     let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
-    helpdesk.wait_for_line("receiving updates by long polling").await;
+    helpdesk
+        .wait_for_line("receiving updates by long polling")
+        .await;
 
     let lin = Person::new(5001, "Lin", "en");
     let unreadable = fake.push(serde_json::json!({ "message": {
@@ -333,13 +338,19 @@ async fn a_polled_update_teloxide_cannot_read_is_logged_by_id_and_error_only_and
         "text": PASTED,
     }}));
     fake.user_says(&lin, "My deposit has not arrived");
-    fake.wait_for_within("the next question answered", Duration::from_secs(30), |calls| {
-        posts_in(calls, lin.id)
-            .iter()
-            .any(|c| c.text().contains("enough confirmations"))
-    })
+    fake.wait_for_within(
+        "the next question answered",
+        Duration::from_secs(30),
+        |calls| {
+            posts_in(calls, lin.id)
+                .iter()
+                .any(|c| c.text().contains("enough confirmations"))
+        },
+    )
     .await;
-    helpdesk.wait_for_line(&format!("update_id={unreadable}")).await;
+    helpdesk
+        .wait_for_line(&format!("update_id={unreadable}"))
+        .await;
     helpdesk.terminate();
     let status = helpdesk.exit().await;
     let log = helpdesk.stderr();
@@ -395,7 +406,9 @@ async fn malformed_webhook_bodies_are_logged_by_id_and_error_only_and_never_kept
         ],
         &[("HELPDESK_TELEGRAM__WEBHOOK_SECRET", SECRET)],
     );
-    let line = helpdesk.wait_for_line("receiving updates by webhook on").await;
+    let line = helpdesk
+        .wait_for_line("receiving updates by webhook on")
+        .await;
     let addr = line
         .split("webhook on ")
         .nth(1)
@@ -421,16 +434,19 @@ async fn malformed_webhook_bodies_are_logged_by_id_and_error_only_and_never_kept
     let cut = &cut[..cut.find("horses").unwrap()];
     // JSON, but not an update: the id is a string (about 200 KB of it).
     let huge = format!("{PASTED} {}", "x".repeat(200_000));
-    let wrong_id = serde_json::json!({ "update_id": huge, "message": message(1_700_000_000.into(), "hi") })
-        .to_string();
+    let wrong_id =
+        serde_json::json!({ "update_id": huge, "message": message(1_700_000_000.into(), "hi") })
+            .to_string();
     // An update whose message teloxide cannot read.
-    let unreadable = serde_json::json!({ "update_id": 903, "message": message("yesterday".into(), PASTED) })
-        .to_string();
+    let unreadable =
+        serde_json::json!({ "update_id": 903, "message": message("yesterday".into(), PASTED) })
+            .to_string();
     for body in [cut, &wrong_id, &unreadable] {
         assert_eq!(post_raw(&addr, "/hook", SECRET, body).await, 200);
     }
-    let hello = serde_json::json!({ "update_id": 904, "message": message(1_700_000_000.into(), "/start") })
-        .to_string();
+    let hello =
+        serde_json::json!({ "update_id": 904, "message": message(1_700_000_000.into(), "/start") })
+            .to_string();
     assert_eq!(post_raw(&addr, "/hook", SECRET, &hello).await, 200);
     fake.wait_for_text(lin.id, "Hello").await;
     helpdesk.wait_for_line("update_id=903").await;
@@ -469,4 +485,119 @@ async fn malformed_webhook_bodies_are_logged_by_id_and_error_only_and_never_kept
         database_files_holding(dir.path(), "Tr0ub4dor"),
         Vec::<String>::new()
     );
+}
+
+/// Secrets users paste, each with the part that must never reach a file.
+const SECRETS: &[(&str, &str)] = &[
+    ("my password is Hunter2!Tango", "Hunter2!Tango"),
+    ("资金密码 Qaz852wsxEdc", "Qaz852wsxEdc"),
+    ("密码是abc123456xyz", "abc123456xyz"),
+    ("pwd: s3cr3tP@ssW0rd", "s3cr3tP@ssW0rd"),
+    (
+        "seed: abandon ability able about above absent absorb abstract absurd abuse access accident",
+        "absorb abstract absurd",
+    ),
+    (
+        "my recovery phrase: scissors invite lock maple supreme raw rapid void congress muscle digital elegant little brisk hair mango congress clump legal winner thank year wave sausage",
+        "supreme raw rapid void",
+    ),
+    (
+        "导入这个 KwDiBf89QgGbjEhKnhXJuH7LrciVrZi3qYjgd9M7rFU73sVHnoWn 就行",
+        "KwDiBf89QgGbjEhKnhXJuH7Lrci",
+    ),
+    (
+        "private key: e9873d79c6d87dc0fb6a5778633389f4453213303da61f20bd67fc233aa33262",
+        "e9873d79c6d87dc0fb6a5778633389f4",
+    ),
+    ("my google authenticator code is 482913", "482913"),
+    (
+        "助记词：碧 祥 柯 页 巡 矩 悲 灌 龄 伦 票 寻",
+        "碧 祥 柯 页 巡",
+    ),
+];
+
+/// The secrets found in any file of the database, with the file.
+fn secrets_on_disk(dir: &Path) -> Vec<(String, &'static str)> {
+    SECRETS
+        .iter()
+        .flat_map(|(_, secret)| {
+            database_files_holding(dir, secret)
+                .into_iter()
+                .map(move |file| (file, *secret))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn no_pasted_secret_reaches_a_database_file_after_handling_a_clean_stop_or_a_crash() {
+    let fake = FakeBotApi::start(TOKEN).await;
+    let dir = TempDir::new().unwrap();
+    write_settings(dir.path(), "throttle = false\noutbox_takeover_secs = 1");
+    let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
+    helpdesk
+        .wait_for_line("receiving updates by long polling")
+        .await;
+
+    // Lin pastes them into a ticket (relayed to the staff topic), Wei asks
+    // them as questions (answered, logged for stats).
+    let lin = Person::new(5001, "Lin", "en");
+    let wei = Person::new(5002, "Wei", "en");
+    fake.user_says(&lin, "/human");
+    fake.wait_for_within("the ticket's card", Duration::from_secs(30), |calls| {
+        posts_in(calls, STAFF)
+            .iter()
+            .any(|c| c.text().contains("ticket #"))
+    })
+    .await;
+    for (text, _) in SECRETS {
+        fake.user_says(&lin, text);
+        fake.user_says(&wei, text);
+    }
+    fake.wait_for_within("every secret handled", Duration::from_secs(60), |calls| {
+        let warned = posts_in(calls, wei.id)
+            .iter()
+            .filter(|c| c.text().starts_with("⚠️"))
+            .count();
+        let relayed = posts_in(calls, STAFF)
+            .iter()
+            .filter(|c| c.text().contains("[hidden"))
+            .count();
+        warned >= SECRETS.len() && relayed >= SECRETS.len()
+    })
+    .await;
+    fake.settle(Duration::from_millis(300)).await;
+    assert_eq!(secrets_on_disk(dir.path()), vec![], "after handling");
+
+    helpdesk.terminate();
+    let status = helpdesk.exit().await;
+    assert!(status.success(), "{status:?}\n{}", helpdesk.stderr());
+    assert_eq!(secrets_on_disk(dir.path()), vec![], "after a clean stop");
+
+    // Again, and a crash with one of them in hand (Telegram holds its
+    // answer back): it stays in the store until the next start.
+    let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
+    helpdesk
+        .wait_for_line("receiving updates by long polling")
+        .await;
+    let chen = Person::new(5003, "Chen", "en");
+    fake.refuse_next_to("sendMessage", chen.id, 60);
+    fake.user_says(&chen, SECRETS[0].0);
+    fake.wait_for_within("the answer held back", Duration::from_secs(30), |calls| {
+        calls.iter().any(|c| !c.ok && c.chat() == Some(chen.id))
+    })
+    .await;
+    helpdesk.child.kill().expect("SIGKILL helpdesk");
+    helpdesk.exit().await;
+    assert_eq!(secrets_on_disk(dir.path()), vec![], "after a crash");
+    assert_eq!(
+        pending(&format!(
+            "sqlite:{}",
+            dir.path().join("helpdesk.db").display()
+        ))
+        .await
+        .0,
+        1,
+        "the update in hand was kept (masked)"
+    );
+    assert_eq!(secrets_on_disk(dir.path()), vec![], "after reopening");
 }

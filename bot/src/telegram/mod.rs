@@ -544,7 +544,10 @@ async fn stop_on_signals(mut signals: StopSignals, shutdown: ShutdownToken) {
     }
     // Still listening, so that another signal cannot cut the drain short.
     while let Some(signal) = signals.next().await {
-        tracing::warn!(signal, "already stopping: the work in hand is being finished");
+        tracing::warn!(
+            signal,
+            "already stopping: the work in hand is being finished"
+        );
     }
 }
 

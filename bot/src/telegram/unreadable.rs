@@ -119,11 +119,7 @@ pub fn masked(error: &str) -> String {
 /// and answered 200 as teloxide answers it (Telegram would only send it
 /// again). Everything else goes on unchanged, so teloxide still refuses a
 /// wrong secret with 401.
-pub async fn webhook_guard(
-    State(secret): State<String>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn webhook_guard(State(secret): State<String>, request: Request, next: Next) -> Response {
     let authentic = request
         .headers()
         .get("x-telegram-bot-api-secret-token")
@@ -155,9 +151,15 @@ fn update_id_in(body: &[u8]) -> Option<i64> {
     const KEY: &[u8] = b"\"update_id\"";
     let at = body.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
     let rest = &body[at..];
-    let rest = rest.trim_ascii_start().strip_prefix(b":")?.trim_ascii_start();
+    let rest = rest
+        .trim_ascii_start()
+        .strip_prefix(b":")?
+        .trim_ascii_start();
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    std::str::from_utf8(&rest[..digits.min(18)]).ok()?.parse().ok()
+    std::str::from_utf8(&rest[..digits.min(18)])
+        .ok()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -178,7 +180,10 @@ mod tests {
 
     #[test]
     fn the_update_id_is_read_from_a_body_cut_short() {
-        assert_eq!(update_id_in(br#"{"update_id": 901, "message": {"te"#), Some(901));
+        assert_eq!(
+            update_id_in(br#"{"update_id": 901, "message": {"te"#),
+            Some(901)
+        );
         assert_eq!(update_id_in(br#"{"update_id":"901"}"#), None);
         assert_eq!(update_id_in(b"not json"), None);
     }
@@ -197,6 +202,9 @@ mod tests {
         assert_eq!(kind.as_deref(), Some("message"));
         let why = why_unreadable(&update, kind.as_deref());
         assert!(why.contains("invalid type"), "{why}");
-        assert!(!why.contains("hunter2") && !why.contains("yesterday"), "{why}");
+        assert!(
+            !why.contains("hunter2") && !why.contains("yesterday"),
+            "{why}"
+        );
     }
 }
