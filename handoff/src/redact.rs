@@ -27,7 +27,8 @@
 //!   or traditional, [`BIP39_CHINESE`]) each set apart by spaces, commas or
 //!   numbering ("的 一 是 …"), or 6 or more after a cue.
 //! - **Private key**: 64 hex digits (with or without `0x`) whose nearest cue
-//!   is a key word ("private key", "secret key", "key", "私钥", "密钥")
+//!   is a key word ("private key", "secret key", "key", "私钥", "密钥", or
+//!   "import", "导入": importing a wallet takes its key)
 //!   before it or right after it; without such a cue, or when the nearest
 //!   cue is a hash word ("tx", "txid", "hash", "哈希", "交易"), it is a
 //!   transaction hash and stays. Also a base58 run of 80–90 characters with
@@ -49,9 +50,9 @@
 //! Limits: a Chinese seed phrase written without anything between its
 //! characters is not recognised (its 2048 characters are the commonest
 //! ones: it reads like any Chinese sentence); a bare 64-hex key, or `0x`
-//! and 64 hex digits, without a key word is taken for a transaction hash
-//! (which is what such a string almost always is in a support chat); a
-//! password with spaces is masked up to its first space.
+//! and 64 hex digits, without a key word (or "import") is taken for a
+//! transaction hash (which is what such a string almost always is in a
+//! support chat); a password with spaces is masked up to its first space.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -245,6 +246,10 @@ const KEY_CUES: &[&str] = &[
     "privkey",
     "secret key",
     "key",
+    // Importing a wallet takes its private key, never a tx hash.
+    "import",
+    "导入",
+    "導入",
     "私钥",
     "密钥",
     "私鑰",
@@ -950,6 +955,37 @@ mod tests {
         let text = format!("tx hash 0x{hash}, and here is my private key {key}");
         let m = masked(&text);
         assert!(m.contains(hash) && !m.contains(key), "{m}");
+    }
+
+    #[test]
+    fn a_key_being_imported_goes_and_a_tx_hash_named_after_an_import_stays() {
+        let hash = "5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
+        let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+        for text in [
+            format!("钱包导入 0x{key} 之后资产不见了"),
+            format!("how do I import {key} into metamask"),
+        ] {
+            assert!(!masked(&text).contains(key), "{text}");
+        }
+        let text = format!("I tried to import it, then tx 0x{hash} never arrived");
+        assert!(masked(&text).contains(hash), "{text}");
+    }
+
+    /// The tx hashes of the labelled questions (`tests/data/queries.tsv`,
+    /// all `0x` and 64 hex digits) stay: none is taken for a key.
+    #[test]
+    fn no_tx_hash_of_the_labelled_questions_is_taken_for_a_key() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/queries.tsv");
+        let queries = std::fs::read_to_string(path).expect("the labelled questions");
+        let hex = Regex::new(r"[0-9a-fA-F]{64}").expect("valid regex");
+        let mut hashes = 0;
+        for query in queries.lines().map(|l| l.split('\t').next().unwrap_or(l)) {
+            for hash in hex.find_iter(query) {
+                hashes += 1;
+                assert!(masked(query).contains(hash.as_str()), "{query}");
+            }
+        }
+        assert_eq!(hashes, 4, "the set's tx hashes");
     }
 
     #[test]
