@@ -139,11 +139,19 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let running = crate::telegram::start(&settings, launch).await?;
             match running.webhook_addr {
                 Some(addr) => {
-                    eprintln!("helpdesk: receiving updates by webhook on {addr}; Ctrl-C stops")
+                    eprintln!(
+                        "helpdesk: receiving updates by webhook on {addr}; Ctrl-C or SIGTERM stops"
+                    )
                 }
-                None => eprintln!("helpdesk: receiving updates by long polling; Ctrl-C stops"),
+                None => eprintln!(
+                    "helpdesk: receiving updates by long polling; Ctrl-C or SIGTERM stops"
+                ),
             }
+            let store = running.desk().store().clone();
             running.wait().await?;
+            // The last connection to close checkpoints SQLite's WAL into
+            // the database file and removes it.
+            store.close_pool().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Ask {

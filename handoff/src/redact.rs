@@ -22,9 +22,13 @@
 //! - **Seed phrase**: 12 or more words of the English BIP-39 list in a row
 //!   (separated by spaces, commas, numbering), or 6 or more right after a
 //!   cue such as "seed", "mnemonic", "助记词". The list is the official one
-//!   (`bip39-english.txt`, see its provenance in [`BIP39_ENGLISH`]).
+//!   (`bip39-english.txt`, see its provenance in [`BIP39_ENGLISH`]). Also
+//!   Chinese phrases: 12 or more characters of the Chinese lists (simplified
+//!   or traditional, [`BIP39_CHINESE`]) each set apart by spaces, commas or
+//!   numbering ("的 一 是 …"), or 6 or more after a cue.
 //! - **Private key**: 64 hex digits (with or without `0x`) whose nearest cue
-//!   is a key word ("private key", "secret key", "key", "私钥", "密钥")
+//!   is a key word ("private key", "secret key", "key", "私钥", "密钥", or
+//!   "import", "导入": importing a wallet takes its key)
 //!   before it or right after it; without such a cue, or when the nearest
 //!   cue is a hash word ("tx", "txid", "hash", "哈希", "交易"), it is a
 //!   transaction hash and stays. Also a base58 run of 80–90 characters with
@@ -43,8 +47,12 @@
 //! A password is masked up to the next space or Chinese punctuation; a
 //! trailing `,` or `;` is left to the sentence.
 //!
-//! Limits: Chinese BIP-39 seed phrases (single characters) are not
-//! recognised; a password with spaces is masked up to its first space.
+//! Limits: a Chinese seed phrase written without anything between its
+//! characters is not recognised (its 2048 characters are the commonest
+//! ones: it reads like any Chinese sentence); a bare 64-hex key, or `0x`
+//! and 64 hex digits, without a key word (or "import") is taken for a
+//! transaction hash (which is what such a string almost always is in a
+//! support chat); a password with spaces is masked up to its first space.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -121,6 +129,12 @@ pub fn mask(text: &str) -> Masked {
     }
 }
 
+/// Whether `text` holds a marker: secrets were masked in it already (an
+/// update kept masked and handed out again after a crash).
+pub fn holds_marker(text: &str) -> bool {
+    MARKER.is_match(text)
+}
+
 /// One pass of every detector, in an order where each sees the previous
 /// one's markers: keys and seeds first (they are long and unambiguous), then
 /// 2FA codes, then passwords.
@@ -133,6 +147,7 @@ fn mask_once(text: &str) -> (String, Vec<SecretKind>) {
             private_keys as fn(&str) -> Vec<Range<usize>>,
         ),
         (SecretKind::SeedPhrase, seed_phrases),
+        (SecretKind::SeedPhrase, chinese_seed_phrases),
         (SecretKind::TwoFactorCode, two_factor_codes),
         (SecretKind::Password, passwords),
     ] {
@@ -231,6 +246,10 @@ const KEY_CUES: &[&str] = &[
     "privkey",
     "secret key",
     "key",
+    // Importing a wallet takes its private key, never a tx hash.
+    "import",
+    "导入",
+    "導入",
     "私钥",
     "密钥",
     "私鑰",
@@ -342,6 +361,91 @@ const SEED_CUES: &[&str] = &[
     "助記詞",
     "恢复短语",
 ];
+
+/// The official Chinese BIP-39 wordlists (simplified and traditional), 2048
+/// single characters each, one per line.
+///
+/// Provenance: copied from the PyPI package `mnemonic` 0.21 (Trezor's
+/// reference implementation of BIP-39, MIT; `mnemonic/wordlist/`), which
+/// carries the lists of the BIP-39 repository; SHA-256 of the simplified
+/// list 5c5942792bd8340cb8b27cd592f1015edf56a8c5b26276ee18a482428e7c5726,
+/// of the traditional one
+/// 417b26b3d8500a4ae3d59717d7011952db6fc2fb84b807f3f94ac734e89c1b5f. (Its
+/// English list is byte for byte [`BIP39_ENGLISH`].)
+pub const BIP39_CHINESE: [&str; 2] = [
+    include_str!("bip39-chinese-simplified.txt"),
+    include_str!("bip39-chinese-traditional.txt"),
+];
+
+static BIP39_HAN: LazyLock<HashSet<char>> = LazyLock::new(|| {
+    BIP39_CHINESE
+        .iter()
+        .flat_map(|list| list.lines())
+        .filter_map(|w| w.trim().chars().next())
+        .collect()
+});
+
+/// Chinese seed phrases: characters of the Chinese lists each set apart
+/// (spaces, commas, numbering: "的 一 是 …", "1.的 2.一"), twelve or more
+/// in a row, or six or more right after a seed cue. The 2048 characters
+/// are the most common ones, so characters written together, as Chinese
+/// is written, are never taken for a phrase: only characters set apart
+/// one by one.
+fn chinese_seed_phrases(text: &str) -> Vec<Range<usize>> {
+    let markers = marker_spans(text);
+    let lower = ascii_lower(text);
+    let cues = cue_hits(&lower, SEED_CUES, &markers);
+    let mut spans = Vec::new();
+    let mut run: Vec<Range<usize>> = Vec::new();
+    let mut close_run = |run: &mut Vec<Range<usize>>| {
+        if let (Some(first), Some(last)) = (run.first(), run.last()) {
+            let cued = cues
+                .iter()
+                .any(|c| c.end <= first.start && char_distance(text, c.end, first.start) <= 40);
+            if run.len() >= 12 || (cued && run.len() >= 6) {
+                spans.push(first.start..last.end);
+            }
+        }
+        run.clear();
+    };
+    // Tokens: maximal runs of what may not stand between words.
+    let is_gap =
+        |c: char| c.is_whitespace() || c.is_ascii_digit() || ",，、;；.:：()（）#-".contains(c);
+    let mut tokens: Vec<Range<usize>> = Vec::new();
+    let mut start = None;
+    for (at, c) in text.char_indices() {
+        match (is_gap(c), start) {
+            (true, Some(s)) => {
+                tokens.push(s..at);
+                start = None;
+            }
+            (false, None) => start = Some(at),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        tokens.push(s..text.len());
+    }
+    for token in tokens {
+        let mut chars = text[token.clone()].chars();
+        let listed = match (chars.next(), chars.next()) {
+            (Some(c), None) => BIP39_HAN.contains(&c) && !inside(&markers, token.start),
+            _ => false,
+        };
+        if !listed {
+            close_run(&mut run);
+            continue;
+        }
+        if let Some(prev) = run.last()
+            && !WORD_GAP.is_match(&text[prev.end..token.start])
+        {
+            close_run(&mut run);
+        }
+        run.push(token);
+    }
+    close_run(&mut run);
+    spans
+}
 
 fn seed_phrases(text: &str) -> Vec<Range<usize>> {
     let markers = marker_spans(text);
@@ -755,6 +859,21 @@ mod tests {
             "void come effort suffer camp survey warrior heavy shoot primary clutch crush open amazing screen patrol group space point ten exist slush involve unfold",
             SecretKind::SeedPhrase,
         ),
+        (
+            "助记词：的 一 是 在 不 了 有 和 人 这 中 大，钱包打不开",
+            "的 一 是 在 不 了 有 和 人 这 中 大",
+            SecretKind::SeedPhrase,
+        ),
+        (
+            "1.碧 2.祥 3.柯 4.页 5.巡 6.矩 7.悲 8.灌 9.龄 10.伦 11.票 12.寻 能帮我恢复吗",
+            "碧 2.祥 3.柯 4.页 5.巡 6.矩 7.悲 8.灌 9.龄 10.伦 11.票 12.寻",
+            SecretKind::SeedPhrase,
+        ),
+        (
+            "我的助記詞 甜 曹 閱 肌 哩 厲 烴，怎麼辦",
+            "甜 曹 閱 肌 哩 厲 烴",
+            SecretKind::SeedPhrase,
+        ),
     ];
 
     #[test]
@@ -839,12 +958,58 @@ mod tests {
     }
 
     #[test]
+    fn a_key_being_imported_goes_and_a_tx_hash_named_after_an_import_stays() {
+        let hash = "5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
+        let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+        for text in [
+            format!("钱包导入 0x{key} 之后资产不见了"),
+            format!("how do I import {key} into metamask"),
+        ] {
+            assert!(!masked(&text).contains(key), "{text}");
+        }
+        let text = format!("I tried to import it, then tx 0x{hash} never arrived");
+        assert!(masked(&text).contains(hash), "{text}");
+    }
+
+    /// The tx hashes of the labelled questions (`tests/data/queries.tsv`,
+    /// all `0x` and 64 hex digits) stay: none is taken for a key.
+    #[test]
+    fn no_tx_hash_of_the_labelled_questions_is_taken_for_a_key() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/queries.tsv");
+        let queries = std::fs::read_to_string(path).expect("the labelled questions");
+        let hex = Regex::new(r"[0-9a-fA-F]{64}").expect("valid regex");
+        let mut hashes = 0;
+        for query in queries.lines().map(|l| l.split('\t').next().unwrap_or(l)) {
+            for hash in hex.find_iter(query) {
+                hashes += 1;
+                assert!(masked(query).contains(hash.as_str()), "{query}");
+            }
+        }
+        assert_eq!(hashes, 4, "the set's tx hashes");
+    }
+
+    #[test]
     fn the_keyword_stays_so_the_agent_knows_what_was_hidden() {
         assert_eq!(
             masked("my password is Abc123!"),
             "my password is [hidden: password]"
         );
         assert_eq!(masked("验证码 123456"), "验证码 [hidden: 2FA code]");
+    }
+
+    #[test]
+    fn chinese_written_as_chinese_is_written_is_never_a_seed_phrase() {
+        // Every character here is on the Chinese lists; written together
+        // (or too few set apart) they are a question, not a phrase.
+        for text in [
+            "助记词丢了怎么办，我的钱还在不在",
+            "我的助记词是不是要写在纸上",
+            "的一是在不了有和人这中大为上个国我以要他",
+            "充值 提现 都 不 到 账",
+            "助记词 丢 了",
+        ] {
+            assert_eq!(masked(text), text);
+        }
     }
 
     #[test]

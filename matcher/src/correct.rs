@@ -51,6 +51,9 @@ pub(crate) struct Speller {
     deletions: Vec<(u64, u32)>,
     /// The FAQ words `deletions` refers to.
     word_list: Vec<String>,
+    /// How many letters the longest of `word_list` has: a word two or
+    /// more letters longer is more than one edit from every one of them.
+    longest: usize,
     /// Keys of the Chinese strings of two and three characters the FAQ
     /// writes.
     han_seen: FxSet<u64>,
@@ -119,9 +122,11 @@ impl Speller {
         }
         deletions.sort_unstable();
         deletions.dedup();
+        let longest = word_list.iter().map(|w| w.chars().count()).max();
         Speller {
             words,
             deletions,
+            longest: longest.unwrap_or(0),
             word_list,
             han_seen,
             sounds,
@@ -156,7 +161,12 @@ impl Speller {
 
     /// The FAQ word one edit away from `word`, if `word` needs one.
     fn english(&self, word: &str, known_word: impl Fn(&str) -> bool) -> Option<&str> {
+        // A word more than one letter longer than every FAQ word is no
+        // typo of one. Looking anyway made one variant per letter, each as
+        // long as the word: a 1,000,000-letter word took minutes.
+        // (`word` is ASCII: its length in bytes is its length in letters.)
         if word.len() < MIN_WORD_CHARS
+            || word.len() > self.longest + 1
             || word.bytes().any(|b| b.is_ascii_digit())
             || self.words.contains_key(word)
             || known_word(word)
@@ -437,6 +447,20 @@ mod tests {
             s.correct("空头什么时候发", not_a_word).as_deref(),
             Some("空投什么时候发")
         );
+    }
+
+    #[test]
+    fn a_word_longer_than_every_faq_word_is_left_as_it_is() {
+        let s = speller(&[("withdrawal is pending", &[])]);
+        // One edit longer than the FAQ's longest word: still a typo.
+        assert_eq!(
+            s.correct("withdrawall", not_a_word).as_deref(),
+            Some("withdrawal")
+        );
+        // A million letters: left alone, at once (it made a million
+        // variants of a million letters before).
+        let huge = format!("withdrawal{}", "l".repeat(1_000_000));
+        assert_eq!(s.correct(&huge, not_a_word), None);
     }
 
     #[test]

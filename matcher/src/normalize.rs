@@ -6,11 +6,27 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// NFKC, lower case, traditional → simplified Chinese, identifiers removed.
+/// How much of a text the matcher reads: its first 4,096 characters.
+/// Telegram cuts a message at 4,096, so nothing a user sends through it is
+/// cut; longer texts (a webhook body of up to 2 MB, the command line) are
+/// matched on their start, and a query's cost stays bounded.
+pub(crate) const MAX_TEXT_CHARS: usize = 4096;
+
+/// The part of `text` the matcher reads: its first [`MAX_TEXT_CHARS`]
+/// characters.
+pub(crate) fn readable(text: &str) -> &str {
+    match text.char_indices().nth(MAX_TEXT_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// NFKC, lower case, traditional → simplified Chinese, identifiers removed,
+/// of the part of `text` the matcher reads (see [`readable`]).
 ///
 /// Removed pieces are replaced by a space so the words around them stay apart.
 pub(crate) fn normalize(text: &str) -> String {
-    let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    let folded: String = readable(text).nfkc().flat_map(char::to_lowercase).collect();
     let simplified = fast2s::convert(&folded);
     strip_identifiers(&simplified)
 }
@@ -97,6 +113,17 @@ mod tests {
     fn full_width_upper_case_and_traditional_fold_together() {
         assert_eq!(normalize("ＵＳＤＴ提幣"), "usdt提币");
         assert_eq!(normalize("Withdraw"), "withdraw");
+    }
+
+    #[test]
+    fn only_the_first_4096_characters_are_read() {
+        let text = format!("提币{}", "a".repeat(1_000_000));
+        let read = normalize(&text);
+        assert_eq!(read.chars().count(), MAX_TEXT_CHARS);
+        assert!(read.starts_with("提币aaa"));
+        // A Telegram message (at most 4,096 characters) is read whole.
+        let message = "充".repeat(MAX_TEXT_CHARS);
+        assert_eq!(normalize(&message), message);
     }
 
     #[test]

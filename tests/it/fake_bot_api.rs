@@ -76,8 +76,8 @@ struct Inner {
     updates: VecDeque<Value>,
     next_update_id: i64,
     calls: Vec<Call>,
-    /// Injected failures: (method, retry_after).
-    faults: Vec<(String, u32)>,
+    /// Injected failures: (method, only to this chat, retry_after).
+    faults: Vec<(String, Option<i64>, u32)>,
     next_message_id: i64,
     next_thread_id: i64,
     /// When each update was pushed (benchmark latency).
@@ -347,7 +347,15 @@ impl FakeBotApi {
     pub fn refuse_next(&self, method: &str, retry_after: u32) {
         self.lock()
             .faults
-            .push((method.to_lowercase(), retry_after));
+            .push((method.to_lowercase(), None, retry_after));
+    }
+
+    /// The next call of `method` to `chat` is refused with a 429 and
+    /// `retry_after`.
+    pub fn refuse_next_to(&self, method: &str, chat: i64, retry_after: u32) {
+        self.lock()
+            .faults
+            .push((method.to_lowercase(), Some(chat), retry_after));
     }
 
     // -------------------------------------------------------------- calls
@@ -604,7 +612,9 @@ async fn handle(
         let fault = inner
             .faults
             .iter()
-            .position(|(m, _)| *m == method)
+            .position(|(m, to, _)| {
+                *m == method && to.is_none_or(|to| body.get("chat_id") == Some(&json!(to)))
+            })
             .map(|i| inner.faults.remove(i));
         inner.calls.push(Call {
             method: method.clone(),
@@ -621,7 +631,7 @@ async fn handle(
         fault
     };
     shared.call_made.notify_waiters();
-    if let Some((_, retry_after)) = fault {
+    if let Some((_, _, retry_after)) = fault {
         return error(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too Many Requests: retry after {retry_after}"),

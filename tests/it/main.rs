@@ -10,3 +10,4 @@ mod operators;
 mod store;
 mod support;
 mod telegram;
+mod telegram_process;

@@ -189,6 +189,23 @@ fn a_message_of_only_identifiers_is_no_match() {
     assert!(decision.candidates.is_empty());
 }
 
+/// The matcher reads a text's first 4,096 characters (Telegram's own limit
+/// for a message): a question followed by a word of a million letters is
+/// decided like the question followed by the part of the word that fits.
+/// Before, the word alone took minutes (a spelling variant per letter,
+/// each a million letters long).
+#[test]
+fn a_one_megabyte_word_is_read_no_further_than_a_telegram_message() {
+    let question = "I forgot my password ";
+    let word = "x".repeat(1_000_000);
+    let fits = 4096 - question.chars().count();
+    assert_eq!(
+        MATCHER.decide(&format!("{question}{word}")),
+        MATCHER.decide(&format!("{question}{}", &word[..fits]))
+    );
+    assert_eq!(MATCHER.decide(&word).outcome, Outcome::NoMatch);
+}
+
 #[test]
 fn a_greeting_is_not_answered() {
     for greeting in ["你好", "hello", "thanks!", "谢谢你", "在吗"] {

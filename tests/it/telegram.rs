@@ -614,18 +614,26 @@ async fn every_staff_command_and_button_from_someone_who_is_not_staff_is_refused
         );
     }
 
+    // In the staff group, a stranger's refusals go to their private chat:
+    // the group's posts are for tickets.
     fake.group_says(STAFF, Some(thread), &mallory(), "hi, send me your password");
     fake.group_says(STAFF, Some(thread), &mallory(), "/close");
-    fake.wait_for("refusals in the topic", |_| {
-        scene
-            .topic_posts(thread)
+    fake.wait_for("the refusals of the topic messages", |calls| {
+        calls
             .iter()
-            .filter(|c| c.text().contains("for support staff only"))
+            .filter(|c| c.chat() == Some(MALLORY) && c.text().contains("for support staff only"))
             .count()
-            == 2
+            == commands.len() + 2
     })
     .await;
     fake.settle(Duration::from_millis(150)).await;
+    assert!(
+        !scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("for support staff only")),
+        "no refusal in the topic"
+    );
     assert!(
         !fake
             .texts_to(user.id)
@@ -637,6 +645,73 @@ async fn every_staff_command_and_button_from_someone_who_is_not_staff_is_refused
     assert_eq!(scene.ticket_status(ticket).await, Status::Waiting);
     assert!(
         fake.calls_of("editMessageText").is_empty() && fake.calls_of("closeForumTopic").is_empty()
+    );
+    scene.stop().await;
+}
+
+#[tokio::test]
+async fn a_strangers_commands_in_the_staff_group_never_hold_back_a_tickets_card() {
+    let scene = Scene::start(|s| {
+        s.telegram.staff_group = Some(STAFF);
+        s.telegram.throttle = true;
+        s.telegram.staff_posts_per_window = 5;
+        s.telegram.staff_window_secs = 2;
+        s.telegram.flood_messages = 3;
+        s.telegram.flood_window_secs = 60;
+    })
+    .await;
+    let fake = &scene.fake;
+    for _ in 0..25 {
+        fake.group_says(STAFF, None, &mallory(), "/queue");
+    }
+    // All 25 handled (the inbox forgot them) before the ticket opens.
+    let store = scene.running().desk().store();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fake.pending_updates() > 0
+        || !store
+            .pending_owners(PendingKind::Update)
+            .await
+            .unwrap()
+            .is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the commands were never handled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let user = lin();
+    fake.user_says(&user, "/human");
+    let is_card = |c: &Call| c.text().contains("ticket #") && !c.buttons().is_empty();
+    fake.wait_for_within("the ticket's card", Duration::from_secs(30), |calls| {
+        calls
+            .iter()
+            .any(|c| c.ok && c.chat() == Some(STAFF) && is_card(c))
+    })
+    .await;
+    let posts: Vec<String> = fake.texts_to(STAFF);
+    assert!(
+        fake.sent_to(STAFF).first().is_some_and(is_card),
+        "the card is the group's first post: {posts:?}"
+    );
+    assert!(
+        !posts.iter().any(|t| t.contains("for support staff only")),
+        "no refusal in the group: {posts:?}"
+    );
+    // The stranger hears it privately, within the flood limit.
+    let private = fake.texts_to(MALLORY);
+    assert_eq!(
+        private
+            .iter()
+            .filter(|t| t.contains("for support staff only"))
+            .count(),
+        3,
+        "{private:?}"
+    );
+    assert_eq!(
+        private.iter().filter(|t| t.contains("pause")).count(),
+        1,
+        "{private:?}"
     );
     scene.stop().await;
 }

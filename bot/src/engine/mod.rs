@@ -181,8 +181,10 @@ impl Engine<'_> {
             _ => None,
         };
         let masked = text.map(handoff::redact::mask);
+        // A message masked before (kept so, and handled again after a
+        // crash) still gets the warning.
         if let Some(m) = &masked
-            && !m.found.is_empty()
+            && (m.any() || handoff::redact::holds_marker(&m.text))
         {
             out.push(Effect::Say(Reply::SecretWarning));
         }

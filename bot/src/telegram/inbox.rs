@@ -15,7 +15,14 @@
 //! twice). An update whose handling the process did not survive
 //! `MAX_REPLAYS` times is dropped and logged, so one poisonous update
 //! cannot keep a desk down. A handler that fails with an error has
-//! finished: the error is logged and the update is not retried.
+//! finished: the error is logged and the update is not retried. An update
+//! teloxide cannot read is neither kept nor handled: it is logged by id
+//! and parse error (see [`unreadable`]).
+//!
+//! What the store keeps is the update with its texts masked (passwords,
+//! seed phrases, keys, 2FA codes: `handoff::redact`), so no secret a user
+//! pasted reaches the database's files, even for the moment the update is
+//! in hand. An update handed out again after a crash is that masked one.
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -26,12 +33,13 @@ use futures::{Stream, StreamExt};
 use handoff::PendingKind;
 use serde::{Deserialize, Serialize};
 use teloxide::stop::StopToken;
-use teloxide::types::{AllowedUpdate, Update, UpdateId};
+use teloxide::types::{AllowedUpdate, Update, UpdateId, UpdateKind};
 use teloxide::update_listeners::{AsUpdateStream, UpdateListener};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 
 use crate::telegram::keeper::Keeper;
+use crate::telegram::unreadable;
 
 /// How many times an update is handed out again after its process died
 /// while handling it, before it is dropped.
@@ -46,6 +54,45 @@ struct KeptUpdate {
     update: Update,
     /// How many processes died while handling it.
     replays: u32,
+}
+
+/// What the store keeps of an update received live: the update as JSON,
+/// its texts masked (see [`masked`]); it reads back as a [`KeptUpdate`].
+#[derive(Serialize)]
+struct KeptMasked {
+    update: serde_json::Value,
+    replays: u32,
+}
+
+/// `update` as JSON with every text and caption in it masked
+/// (`handoff::redact::mask`): the store never holds a secret a user
+/// pasted, not even while the update is handled (the update handled now
+/// is the one received, unmasked; the masked one is handed out only after
+/// a crash). The entities of a masked text are dropped: their offsets
+/// point into the text before masking.
+fn masked(update: &Update) -> serde_json::Result<serde_json::Value> {
+    fn mask_texts(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (text, entities) in [("text", "entities"), ("caption", "caption_entities")] {
+                    let masked = match map.get(text) {
+                        Some(serde_json::Value::String(t)) => handoff::redact::mask(t),
+                        _ => continue,
+                    };
+                    if masked.any() {
+                        map.insert(text.to_owned(), serde_json::Value::String(masked.text));
+                        map.remove(entities);
+                    }
+                }
+                map.values_mut().for_each(mask_texts);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(mask_texts),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(update)?;
+    mask_texts(&mut value);
+    Ok(value)
 }
 
 /// An update read back from the store. teloxide reads an update right
@@ -182,11 +229,12 @@ impl Inbox {
         if self.holds(update.id) {
             return false;
         }
-        let kept = KeptUpdate {
-            update: update.clone(),
-            replays: 0,
+        let kept = masked(update).map(|update| KeptMasked { update, replays: 0 });
+        let kept = match kept {
+            Ok(kept) => self.keeper.keep(PendingKind::Update, &kept).await,
+            Err(error) => Err(anyhow::anyhow!("encoding the update failed: {error}")),
         };
-        let id = match self.keeper.keep(PendingKind::Update, &kept).await {
+        let id = match kept {
             Ok(id) => Some(id),
             Err(error) => {
                 tracing::error!(
@@ -352,6 +400,12 @@ where
                         None => return None,
                         Some(Err(error)) => return Some((Err(error), (live, replays, inbox))),
                         Some(Ok(update)) => {
+                            // Never kept, never handed to teloxide's
+                            // dispatcher (which would log it in full).
+                            if let UpdateKind::Error(value) = &update.kind {
+                                unreadable::log_update(update.id, value);
+                                continue;
+                            }
                             if !inbox.receive(&update).await {
                                 continue;
                             }
@@ -369,7 +423,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use teloxide::types::UpdateKind;
 
     /// An update as Telegram sends it, parsed the way teloxide parses it.
     fn received(json: serde_json::Value) -> Update {
@@ -412,6 +465,36 @@ mod tests {
             assert_eq!(&back.update, update);
             assert_eq!(back.replays, 1);
         }
+    }
+
+    #[test]
+    fn a_kept_update_holds_no_secret_and_reads_back_masked() {
+        let update = received(serde_json::json!({
+            "update_id": 1004,
+            "message": {
+                "message_id": 8,
+                "date": 1_700_000_000,
+                "chat": { "id": 5001, "type": "private", "first_name": "Lin" },
+                "text": "My password is Hunter2!Tango, help",
+                "entities": [{ "type": "bold", "offset": 15, "length": 13 }]
+            }
+        }));
+        let kept = serde_json::to_value(KeptMasked {
+            update: masked(&update).unwrap(),
+            replays: 0,
+        })
+        .unwrap();
+        assert!(!kept.to_string().contains("Hunter2"), "{kept}");
+        let back: KeptUpdate = serde_json::from_value(kept).unwrap();
+        assert_eq!(back.update.id, update.id);
+        let UpdateKind::Message(message) = &back.update.kind else {
+            panic!("a message: {:?}", back.update.kind);
+        };
+        assert_eq!(
+            message.text(),
+            Some("My password is [hidden: password], help")
+        );
+        assert!(message.entities().is_none_or(|e| e.is_empty()));
     }
 
     /// What teloxide cannot read back is refused, so it is dropped and

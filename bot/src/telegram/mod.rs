@@ -17,6 +17,8 @@
 //! - [`notices`]: the shell's own words (to move into `render`).
 //! - [`redact`]: keeps the token out of logs.
 //! - [`split`]: texts over Telegram's length limits.
+//! - [`unreadable`]: updates teloxide cannot read, logged without their
+//!   content.
 
 pub mod abuse;
 pub mod courier;
@@ -28,6 +30,7 @@ pub mod redact;
 pub mod shell;
 pub mod split;
 pub mod topics;
+pub mod unreadable;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -70,8 +73,9 @@ pub struct Launch {
     token: String,
     pub api_url: Option<Url>,
     pub webhook: Option<Webhook>,
-    /// Stop on Ctrl-C (the command line does; tests stop with [`Running::stop`]).
-    pub ctrlc: bool,
+    /// Stop cleanly on Ctrl-C (SIGINT) or SIGTERM, as [`Running::stop`]
+    /// does (the command line does; tests stop with [`Running::stop`]).
+    pub stop_on_signals: bool,
 }
 
 impl std::fmt::Debug for Launch {
@@ -90,7 +94,7 @@ impl Launch {
             token: token.into(),
             api_url: None,
             webhook: None,
-            ctrlc: false,
+            stop_on_signals: false,
         }
     }
 
@@ -125,7 +129,7 @@ impl Launch {
             token: token.trim().to_owned(),
             api_url,
             webhook,
-            ctrlc: true,
+            stop_on_signals: true,
         })
     }
 }
@@ -142,6 +146,8 @@ pub struct Running {
     /// The FAQ watcher and the metrics server (stop when dropped).
     admin: crate::admin::Running,
     reload_notices: JoinHandle<()>,
+    /// Stops the dispatcher on SIGINT or SIGTERM (when asked for).
+    signals: Option<JoinHandle<()>>,
     /// Where the webhook listens (the real port when asked for port 0).
     pub webhook_addr: Option<SocketAddr>,
 }
@@ -170,13 +176,17 @@ impl Running {
         self.finish().await
     }
 
-    /// Runs until the dispatcher stops (Ctrl-C), then finishes like `stop`.
+    /// Runs until the dispatcher stops (Ctrl-C or SIGTERM), then finishes
+    /// like `stop`.
     pub async fn wait(self) -> Result<()> {
         self.finish().await
     }
 
     async fn finish(self) -> Result<()> {
         self.task.await.context("the dispatcher task failed")?;
+        if let Some(signals) = &self.signals {
+            signals.abort();
+        }
         self.realerts.abort();
         self.reload_notices.abort();
         drop(self.admin);
@@ -199,6 +209,9 @@ impl Running {
     /// the database. For tests of what a restart recovers.
     pub fn crash(self) {
         self.task.abort();
+        if let Some(signals) = &self.signals {
+            signals.abort();
+        }
         self.inbox.abort();
         self.realerts.abort();
         self.reload_notices.abort();
@@ -368,7 +381,7 @@ pub async fn start_with_desk(
     ));
 
     let unhandled = inbox.clone();
-    let mut builder = Dispatcher::builder(bot.clone(), schema())
+    let builder = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![shell, inbox.clone()])
         .default_handler(move |update| {
             let inbox = unhandled.clone();
@@ -381,11 +394,16 @@ pub async fn start_with_desk(
             }
         })
         .error_handler(Arc::new(ErrorLogger));
-    if launch.ctrlc {
-        builder = builder.enable_ctrlc_handler();
-    }
     let mut dispatcher = builder.build();
     let shutdown = dispatcher.shutdown_token();
+    let signals = if launch.stop_on_signals {
+        Some(tokio::spawn(stop_on_signals(
+            StopSignals::listen()?,
+            shutdown.clone(),
+        )))
+    } else {
+        None
+    };
 
     let (task, webhook_addr) = match launch.webhook {
         None => {
@@ -420,9 +438,14 @@ pub async fn start_with_desk(
             if let Some(secret) = secret {
                 options = options.secret_token(secret);
             }
+            let secret = options.get_or_gen_secret_token().to_owned();
             let (listener, stopped, router) = webhooks::axum_to_router(bot.clone(), options)
                 .await
                 .context("setting the webhook at Telegram")?;
+            let router = router.layer(axum::middleware::from_fn_with_state(
+                secret,
+                unreadable::webhook_guard,
+            ));
             let tcp = tokio::net::TcpListener::bind(webhook.listen)
                 .await
                 .with_context(|| format!("listening on {}", webhook.listen))?;
@@ -460,6 +483,7 @@ pub async fn start_with_desk(
         desk,
         admin: admin_services,
         reload_notices,
+        signals,
         webhook_addr,
     })
 }
@@ -512,6 +536,76 @@ async fn reach_telegram(bot: &Bot) -> Result<()> {
             }
         };
         tokio::time::sleep(pause).await;
+    }
+}
+
+/// The signals that stop the bot cleanly: Ctrl-C (SIGINT), and SIGTERM,
+/// which systemd and container runtimes send to stop a service. Listened
+/// to from the moment they are created.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn listen() -> Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    /// The next stop signal's name; `None` once signals cannot be received.
+    async fn next(&mut self) -> Option<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                Some(()) = self.interrupt.recv() => Some("SIGINT"),
+                Some(()) = self.terminate.recv() => Some("SIGTERM"),
+                else => None,
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
+}
+
+/// On the first stop signal, stops taking updates; the dispatcher finishes
+/// the ones in hand and [`Running::wait`] then drains the staff outbox,
+/// exactly as [`Running::stop`] does. Later signals change nothing.
+async fn stop_on_signals(mut signals: StopSignals, shutdown: ShutdownToken) {
+    let Some(signal) = signals.next().await else {
+        return;
+    };
+    tracing::info!(
+        signal,
+        "stopping: finishing the updates in hand and posting the staff posts still queued"
+    );
+    loop {
+        match shutdown.shutdown() {
+            Ok(stopped) => {
+                stopped.await;
+                break;
+            }
+            // Not dispatching yet (still starting): try again shortly.
+            // Once it has stopped, `Running::finish` ends this task.
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+    // Still listening, so that another signal cannot cut the drain short.
+    while let Some(signal) = signals.next().await {
+        tracing::warn!(
+            signal,
+            "already stopping: the work in hand is being finished"
+        );
     }
 }
 

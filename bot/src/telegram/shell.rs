@@ -7,6 +7,8 @@
 //! - Agents act in a staff forum group (a topic per ticket; plain text in a
 //!   topic is a reply to that ticket's user) or in a private chat; their
 //!   commands and buttons go to `Desk::agent`, which refuses non-agents.
+//!   A non-agent's refusal goes to their private chat, under the users'
+//!   flood limit, never to the group (whose budget is for tickets).
 //! - Staff posts go through the [`Outbox`] (the group's budget); messages
 //!   to users and private chats go straight through the [`Courier`].
 
@@ -657,13 +659,36 @@ impl Shell {
         if text.is_empty() && attachment.is_none() {
             return Ok(()); // service messages: topic created, member joined, ...
         }
+        let origin = if in_staff_group && !self.is_agent(agent) {
+            // A member of the staff group who is not staff. Their refusals
+            // go to their private chat, under the users' flood limit: a
+            // post in the group would spend the group's budget (20 a
+            // minute), and a stranger's flood would hold back ticket posts.
+            let command = text.starts_with('/') && attachment.is_none();
+            if !command && topic_ticket.is_none() {
+                return Ok(()); // talk outside a ticket's topic: not for the bot
+            }
+            if !self.admit(from, Some(&text)).await? {
+                return Ok(());
+            }
+            Origin {
+                chat: ChatId(agent),
+                thread: None,
+                message: None,
+                in_staff_group: false,
+                ..origin
+            }
+        } else {
+            origin
+        };
+        let origin = &origin;
         if let Some(ban) = parse_ban(&text) {
-            return self.ban_command(agent, ban, &origin).await;
+            return self.ban_command(agent, ban, origin).await;
         }
         if attachment.is_none()
             && let Some(command) = crate::admin::AdminCommand::parse(&text)
         {
-            return self.admin_command(agent, command, &origin).await;
+            return self.admin_command(agent, command, origin).await;
         }
         let command = if text.starts_with('/') && attachment.is_none() {
             AgentCommand::parse(&text)
@@ -680,7 +705,7 @@ impl Shell {
             Err(refusal) if self.is_agent(agent) => vec![self.refusal(agent, refusal)],
             Err(_) => vec![self.refusal(agent, Refusal::NotAllowed)],
         };
-        self.deliver(out, &origin).await;
+        self.deliver(out, origin).await;
         Ok(())
     }
 

@@ -47,7 +47,11 @@ impl SqliteBackend {
             .create_if_missing(create)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .synchronous(SqliteSynchronous::Full);
+            .synchronous(SqliteSynchronous::Full)
+            // What is deleted is overwritten with zeros, not left in free
+            // pages (nothing stored is a secret in clear, but the files
+            // should not keep what the desk deleted either).
+            .pragma("secure_delete", "ON");
         let pool = if in_memory {
             // Each connection to `:memory:` would be a database of its own:
             // keep exactly one, forever.
