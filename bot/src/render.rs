@@ -396,7 +396,16 @@ fn details_text(details: &Details) -> String {
 }
 
 fn mine_text(lines: &[QueueLine]) -> String {
-    let mut out = format!("You hold {}:", lines.len());
+    ticket_list(format!("You hold {}:", lines.len()), lines, false)
+}
+
+fn queue_text(lines: &[QueueLine]) -> String {
+    ticket_list(format!("{} waiting:", lines.len()), lines, true)
+}
+
+/// A header, then a line per ticket (with how long it has waited, for the
+/// queue).
+fn ticket_list(mut out: String, lines: &[QueueLine], waiting: bool) -> String {
     for line in lines {
         let _ = write!(
             out,
@@ -406,22 +415,9 @@ fn mine_text(lines: &[QueueLine]) -> String {
             line.category.as_deref().unwrap_or("uncategorised"),
             user_name(&line.user),
         );
-    }
-    out
-}
-
-fn queue_text(lines: &[QueueLine]) -> String {
-    let mut out = format!("{} waiting:", lines.len());
-    for line in lines {
-        let _ = write!(
-            out,
-            "\n#{} · {} · {} · {} · waiting {} min",
-            line.id,
-            priority_label(line.priority),
-            line.category.as_deref().unwrap_or("uncategorised"),
-            user_name(&line.user),
-            line.waiting_minutes
-        );
+        if waiting {
+            let _ = write!(out, " · waiting {} min", line.waiting_minutes);
+        }
     }
     out
 }
