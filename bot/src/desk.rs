@@ -468,6 +468,20 @@ impl Desk {
             .collect();
         let mut details = ticket.details.clone();
         details.merge(&handoff::details::extract(&user_text.join("\n")));
+        let mut aliases: Vec<(AgentId, String)> = Vec::new();
+        for entry in &transcript {
+            if let Author::Agent(id) = entry.author
+                && !aliases.iter().any(|(known, _)| *known == id)
+                && let Some(profile) = self.staff.agents.iter().find(|a| a.id == id)
+            {
+                aliases.push((id, profile.alias.clone()));
+            }
+        }
+        let utc_offset_minutes = self
+            .schedule
+            .business_hours
+            .as_ref()
+            .map_or(0, |hours| hours.utc_offset_minutes);
         Ok(Some(TicketCard {
             id: ticket.id,
             user: ticket.user,
@@ -477,6 +491,8 @@ impl Desk {
             details,
             agent: ticket.agent,
             transcript,
+            aliases,
+            utc_offset_minutes,
         }))
     }
 

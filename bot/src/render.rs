@@ -339,18 +339,29 @@ pub fn ticket_card(card: &TicketCard, faq: &Faq) -> String {
         let _ = write!(out, "\n{details}");
     }
     if !card.transcript.is_empty() {
-        out.push_str("\n— transcript —");
+        // Times in the desk's zone (the business hours' offset), labelled.
+        let offset = chrono::FixedOffset::east_opt(card.utc_offset_minutes * 60)
+            .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+        let zone = if card.utc_offset_minutes == 0 {
+            "UTC".to_owned()
+        } else {
+            format!("UTC{offset}")
+        };
+        let _ = write!(out, "\n— transcript (times {zone}) —");
         for entry in &card.transcript {
             let who = match entry.author {
                 Author::User => "user".to_owned(),
                 Author::Bot => "bot".to_owned(),
-                Author::Agent(id) => format!("agent {id}"),
+                Author::Agent(id) => match card.aliases.iter().find(|(known, _)| *known == id) {
+                    Some((_, alias)) => format!("agent {alias}"),
+                    None => format!("agent {id}"),
+                },
                 Author::System => "system".to_owned(),
             };
             let _ = write!(
                 out,
                 "\n[{}] {who}: {}",
-                entry.at.format("%H:%M"),
+                entry.at.with_timezone(&offset).format("%H:%M"),
                 entry.text
             );
             for a in &entry.attachments {

@@ -1268,3 +1268,53 @@ async fn an_agent_writing_in_an_unclaimed_tickets_topic_is_told_to_claim_it_firs
         "{out:?}"
     );
 }
+
+#[tokio::test]
+async fn a_transferred_card_names_agents_by_alias_with_times_in_the_desks_labelled_zone() {
+    use chrono::Timelike;
+    let scene = Scene::configured(|s| {
+        s.staff.business_hours = Some(handoff::BusinessHours {
+            utc_offset_minutes: 480,
+            periods: Vec::new(),
+            holidays: vec![],
+        })
+    })
+    .await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    scene.agent(ALICE, "Hello, I am looking into it").await;
+    let out = scene.agent(ALICE, &format!("/transfer {BOB}")).await;
+    let card = out
+        .iter()
+        .find(|o| o.to == Recipient::Agent(BOB))
+        .expect("the receiver gets the card");
+    let text = scene.text(card);
+    assert!(
+        text.contains("agent Alice: Hello, I am looking into it"),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("agent {ALICE}:")), "{text}");
+    assert!(text.contains("(times UTC+08:00)"), "{text}");
+    let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+    let said = transcript
+        .iter()
+        .find(|e| e.author == Author::Agent(ALICE))
+        .unwrap();
+    let local = said.at + chrono::Duration::hours(8);
+    let stamp = format!("[{:02}:{:02}] agent Alice", local.hour(), local.minute());
+    assert!(text.contains(&stamp), "{stamp} in {text}");
+}
+
+#[tokio::test]
+async fn a_card_without_business_hours_labels_its_times_utc() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.says(1, "still waiting for my order").await;
+    let out = scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let card = out
+        .iter()
+        .find(|o| matches!(o.reply, Reply::Claimed(_)))
+        .expect("the claimer gets the card");
+    let text = scene.text(card);
+    assert!(text.contains("— transcript (times UTC) —"), "{text}");
+}

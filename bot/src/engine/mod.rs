@@ -270,6 +270,8 @@ impl Engine<'_> {
                 details: ticket.details.clone(),
                 agent: ticket.agent,
                 transcript: Vec::new(),
+                aliases: Vec::new(),
+                utc_offset_minutes: 0,
             })));
             if ticket.details.is_empty() {
                 conversation.awaiting_details = Some(ticket.id);

@@ -96,6 +96,14 @@ pub struct TicketCard {
     pub details: Details,
     pub agent: Option<AgentId>,
     pub transcript: Vec<TranscriptEntry>,
+    /// The aliases of the agents who wrote in the transcript, from the
+    /// staff configuration (an agent missing here is shown by id).
+    #[serde(default)]
+    pub aliases: Vec<(AgentId, String)>,
+    /// The transcript's times are shown at this offset from UTC, in minutes
+    /// (the business hours' offset; 0 without business hours).
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
 }
 
 /// A line of the agents' queue listing.
