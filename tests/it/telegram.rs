@@ -1532,3 +1532,75 @@ async fn a_choice_made_takes_its_keyboard_off_and_a_stale_press_gets_a_short_toa
     assert_eq!(stored.rating.map(|r| r.score), Some(5));
     scene.stop().await;
 }
+
+/// Issue #22, item 3: a [Claim] press in the staff group edits the card in
+/// the ticket's topic and posts no "You claimed" card anywhere, even when
+/// the pressed message comes without its topic (it landed in General
+/// before); a `/claim N` typed in General gets one line naming the agent.
+#[tokio::test]
+async fn a_claim_in_the_staff_group_names_the_agent_and_posts_no_card_in_general() {
+    let scene = Scene::with_forum().await;
+    let fake = &scene.fake;
+    let (ticket, _thread) = scene.open_ticket_in_topic(&lin()).await;
+    let general_posts = || {
+        fake.calls()
+            .into_iter()
+            .filter(|c| c.ok && c.method == "sendmessage")
+            .filter(|c| c.chat() == Some(STAFF) && c.thread().is_none())
+            .map(|c| c.text().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let answer = press_and_wait(&scene, &alice(), STAFF, None, &format!("claim:{ticket}")).await;
+    assert!(
+        answer.body.get("text").is_none(),
+        "no refusal: {}",
+        answer.body
+    );
+    fake.wait_for("the card marked as claimed", |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "editmessagetext" && c.text().contains("claimed by Alice"))
+    })
+    .await;
+    fake.wait_for_text(lin().id, "Alice from support has joined")
+        .await;
+    let posts = general_posts();
+    assert!(
+        posts
+            .iter()
+            .all(|t| !t.contains("claimed") && !t.contains("transcript")),
+        "{posts:?}"
+    );
+
+    // A second ticket, claimed by a command typed in General.
+    let mei = Person::new(5002, "Mei", "en");
+    fake.user_says(&mei, "/human");
+    let second = ticket + 1;
+    fake.wait_for("the second ticket's card", |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage" && c.text().contains(&format!("ticket #{second} ")))
+    })
+    .await;
+    fake.group_says(STAFF, None, &alice(), &format!("/claim {second}"));
+    let line = fake
+        .wait_for("the claim told in General", |calls| {
+            calls.iter().any(|c| {
+                c.method == "sendmessage"
+                    && c.chat() == Some(STAFF)
+                    && c.thread().is_none()
+                    && c.text().contains(&format!("#{second}"))
+            })
+        })
+        .await
+        .into_iter()
+        .find(|c| {
+            c.method == "sendmessage"
+                && c.chat() == Some(STAFF)
+                && c.thread().is_none()
+                && c.text().contains(&format!("#{second}"))
+        })
+        .unwrap();
+    assert_eq!(line.text(), format!("#{second} claimed by Alice"));
+    scene.stop().await;
+}
