@@ -680,6 +680,23 @@ impl Shell {
             if !self.admit(from, Some(&text)).await? {
                 return Ok(());
             }
+            if !command {
+                // Plain text or a file in a ticket's topic: not a command
+                // to refuse. Only agents' messages there reach the user;
+                // the stranger is told so once, privately.
+                let key = format!("told-not-sent-from-topic:{agent}");
+                let store = self.desk.store();
+                if store.load_state(&key).await?.is_none() {
+                    store.save_state(&key, &serde_json::json!(true)).await?;
+                    let language = user_language(from, Some(&text));
+                    self.send_or_log(
+                        ChatId(agent),
+                        &notices::text(&Notice::NotSentFromTopic, &language),
+                    )
+                    .await;
+                }
+                return Ok(());
+            }
             Origin {
                 chat: ChatId(agent),
                 thread: None,
