@@ -17,8 +17,8 @@ use handoff::{
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Action, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueInfo, QueueLine,
-    Refusal, Reply, TicketCard, UserMessage,
+    Action, BackAt, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueInfo,
+    QueueLine, Refusal, Reply, TicketCard, UserMessage,
 };
 
 /// Who receives an outgoing message.
@@ -223,9 +223,15 @@ impl Desk {
             if hours.is_open(now) {
                 return None;
             }
+            use chrono::{Datelike, Timelike};
             let offset = chrono::FixedOffset::east_opt(hours.utc_offset_minutes * 60)?;
             let at = hours.next_opening(now)?.with_timezone(&offset);
-            Some(format!("{} (UTC{offset})", at.format("%a %H:%M")))
+            Some(BackAt {
+                weekday: at.weekday().num_days_from_monday(),
+                hour: at.hour(),
+                minute: at.minute(),
+                utc_offset_minutes: hours.utc_offset_minutes,
+            })
         });
         Ok(QueueInfo {
             position,

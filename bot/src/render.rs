@@ -11,7 +11,7 @@ use std::fmt::Write;
 use handoff::{Author, Details, Priority, QueuePosition};
 use matcher::Faq;
 
-use crate::engine::{Action, QueueLine, Refusal, Reply, TicketCard};
+use crate::engine::{Action, BackAt, QueueLine, Refusal, Reply, TicketCard};
 
 /// A message ready for a shell: text plus rows of buttons.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,8 +187,9 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
                 None => text.push_str(t(lang, " 客服正在处理。", " An agent is on it.")),
             }
             if let Some(back) = &queue.back_at {
+                let back = back_at_text(back, lang);
                 let _ = if zh {
-                    write!(text, "\n现在是非工作时间，客服将于 {back} 回来处理，您的消息不会丢失。")
+                    write!(text, "\n现在是非工作时间，客服将于{back}回来处理，您的消息不会丢失。")
                 } else {
                     write!(text, "\nOur agents are away right now and will be back {back}; nothing you send is lost.")
                 };
@@ -304,6 +305,27 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             buttons: vec![vec![button("Claim", Action::Claim(*ticket))]],
         },
         Reply::Refused(refusal) => plain(refusal_text(refusal)),
+    }
+}
+
+/// When agents are back, in the reader's language: `Wed 09:00 (UTC+08:00)`,
+/// `周三 09:00（UTC+08:00）`.
+fn back_at_text(back: &BackAt, lang: &str) -> String {
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const ZH: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    let day = back.weekday as usize % 7;
+    let minutes = back.utc_offset_minutes.unsigned_abs();
+    let sign = if back.utc_offset_minutes < 0 {
+        '-'
+    } else {
+        '+'
+    };
+    let zone = format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60);
+    let time = format!("{:02}:{:02}", back.hour, back.minute);
+    if lang == "zh" {
+        format!("{} {time}（{zone}）", ZH[day])
+    } else {
+        format!("{} {time} ({zone})", EN[day])
     }
 }
 

@@ -1002,13 +1002,35 @@ async fn outside_business_hours_the_ticket_opens_and_the_user_learns_when_agents
     };
     let back = queue
         .back_at
-        .as_deref()
+        .as_ref()
         .expect("the away notice says when agents are back");
-    assert!(back.contains(&open.format("%H:%M").to_string()), "{back}");
+    assert_eq!(
+        (back.weekday, back.hour, back.minute),
+        (
+            opens.weekday().num_days_from_monday(),
+            open.hour(),
+            open.minute()
+        )
+    );
+    // Said in the user's language (issue #22, item 11): a Chinese weekday,
+    // not `Wed 09:00`.
+    let zh_day = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        [opens.weekday().num_days_from_monday() as usize];
+    let text = scene.text(queued);
+    assert!(text.contains("现在是非工作时间"), "{text}");
     assert!(
-        scene.text(queued).contains("现在是非工作时间"),
-        "{}",
-        scene.text(queued)
+        text.contains(&format!("{zh_day} {}（UTC+00:00）", open.format("%H:%M"))),
+        "{text}"
+    );
+    let en_day = opens.weekday().to_string();
+    assert!(!text.contains(&en_day), "{text}");
+    let english = render(&queued.reply, "en", &scene.desk.knowledge().faq).text;
+    assert!(
+        english.contains(&format!(
+            "back {en_day} {} (UTC+00:00)",
+            open.format("%H:%M")
+        )),
+        "{english}"
     );
 }
 
@@ -1317,4 +1339,65 @@ async fn a_card_without_business_hours_labels_its_times_utc() {
         .expect("the claimer gets the card");
     let text = scene.text(card);
     assert!(text.contains("— transcript (times UTC) —"), "{text}");
+}
+
+/// Issue #22, item 11: small talk is answered in the language the user
+/// wrote in, not in Telegram's `language_code` (which only the bare
+/// `/start` before it had to go by); a word or two of English from someone
+/// who wrote Chinese still keeps Chinese.
+#[tokio::test]
+async fn small_talk_follows_the_written_language_not_the_language_code() {
+    let scene = Scene::new().await;
+    let as_zh_client = |id: i64, input: UserInput| UserMessage {
+        user: UserInfo {
+            language: "zh-hans".into(),
+            ..Scene::user(id)
+        },
+        input,
+        key: None,
+    };
+    let said = |out: &[Outgoing], user: i64| -> Vec<String> {
+        out.iter()
+            .filter(|o| o.to == Recipient::User(user))
+            .map(|o| scene.text(o))
+            .collect()
+    };
+    let out = scene
+        .desk
+        .user(as_zh_client(
+            1,
+            UserInput::Command(UserCommand::parse("/start").unwrap()),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        said(&out, 1).iter().any(|t| t.contains("您好")),
+        "{:?}",
+        said(&out, 1)
+    );
+    let out = scene
+        .desk
+        .user(as_zh_client(1, UserInput::Text("hi".into())))
+        .await
+        .unwrap();
+    assert_eq!(said(&out, 1), vec!["Hi! Please tell me your question."]);
+    let out = scene
+        .desk
+        .user(as_zh_client(1, UserInput::Text("thanks".into())))
+        .await
+        .unwrap();
+    assert_eq!(said(&out, 1), vec!["You're welcome!"]);
+
+    // Someone who wrote Chinese keeps it for a short English "ok".
+    scene
+        .desk
+        .user(as_zh_client(2, UserInput::Text("你好".into())))
+        .await
+        .unwrap();
+    let out = scene
+        .desk
+        .user(as_zh_client(2, UserInput::Text("thanks".into())))
+        .await
+        .unwrap();
+    assert_eq!(said(&out, 2), vec!["不客气！"]);
 }
