@@ -327,9 +327,9 @@ pub fn html(input: &ReportInput) -> String {
          <h2>Precision and coverage by answer threshold</h2>\
          <p><span class=\"key precision\">precision</span> <span class=\"key coverage\">coverage</span> \
          <span class=\"key false\">false answer rate</span> (recomputed from the candidates with the margin rule)</p>\
-         <div class=\"scroll\">{svg}</div>\
-         <table class=\"curve\"><thead><tr><th>threshold</th><th>answered</th><th>correct</th><th>precision</th>\
-         <th>coverage</th><th>false answers</th></tr></thead><tbody>{curve_rows}</tbody></table>\
+         {svg}\
+         <div class=\"scroll\"><table class=\"curve\"><thead><tr><th>threshold</th><th>answered</th><th>correct</th>\
+         <th>precision</th><th>coverage</th><th>false answers</th></tr></thead><tbody>{curve_rows}</tbody></table></div>\
          {wrong}{misses}</body></html>\n",
         faq = escape(input.faq),
         queries = escape(input.queries),
@@ -354,13 +354,13 @@ pub fn html(input: &ReportInput) -> String {
 
 // Ids and candidates never wrap (an id broke at its hyphens and a row grew
 // to about 200 px); the query wraps anywhere; a table wider than a phone
-// scrolls sideways instead of squeezing its columns.
+// scrolls sideways instead of squeezing its columns; the plot shrinks to fit.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}\
 @media (max-width:40rem){body{margin:0.75rem}}.scroll{overflow-x:auto;max-width:100%}\
 td.id,td.candidates{white-space:nowrap}td.query{overflow-wrap:anywhere;min-width:12rem}\
 table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:0.25rem 0.5rem;\
 text-align:left;vertical-align:top}table.metrics th{background:#f4f4f4}.muted{color:#777}\
-.expected{font-weight:bold;color:#1a7f37}svg{display:block;margin:0.5rem 0}svg text{font-size:11px;fill:#444}\
+.expected{font-weight:bold;color:#1a7f37}svg{display:block;margin:0.5rem 0;max-width:100%;height:auto}svg text{font-size:11px;fill:#444}\
 .grid{stroke:#e4e4e4}.now{stroke:#999;stroke-dasharray:4 3}polyline{fill:none;stroke-width:2}\
 polyline.precision{stroke:#0969da}polyline.coverage{stroke:#d97706}polyline.false{stroke:#cf222e;stroke-dasharray:5 3}\
 .key{padding:0 0.4rem;border-left:1.2rem solid}.key.precision{border-color:#0969da}.key.coverage{border-color:#d97706}\
