@@ -17,8 +17,8 @@ use handoff::{
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Action, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueInfo, QueueLine,
-    Refusal, Reply, TicketCard, UserMessage,
+    Action, BackAt, Conversation, Effect, Engine, Knowledge, OpenTicketView, Policy, QueueInfo,
+    QueueLine, Refusal, Reply, TicketCard, UserMessage,
 };
 
 /// Who receives an outgoing message.
@@ -223,9 +223,15 @@ impl Desk {
             if hours.is_open(now) {
                 return None;
             }
+            use chrono::{Datelike, Timelike};
             let offset = chrono::FixedOffset::east_opt(hours.utc_offset_minutes * 60)?;
             let at = hours.next_opening(now)?.with_timezone(&offset);
-            Some(format!("{} (UTC{offset})", at.format("%a %H:%M")))
+            Some(BackAt {
+                weekday: at.weekday().num_days_from_monday(),
+                hour: at.hour(),
+                minute: at.minute(),
+                utc_offset_minutes: hours.utc_offset_minutes,
+            })
         });
         Ok(QueueInfo {
             position,
@@ -468,6 +474,20 @@ impl Desk {
             .collect();
         let mut details = ticket.details.clone();
         details.merge(&handoff::details::extract(&user_text.join("\n")));
+        let mut aliases: Vec<(AgentId, String)> = Vec::new();
+        for entry in &transcript {
+            if let Author::Agent(id) = entry.author
+                && !aliases.iter().any(|(known, _)| *known == id)
+                && let Some(profile) = self.staff.agents.iter().find(|a| a.id == id)
+            {
+                aliases.push((id, profile.alias.clone()));
+            }
+        }
+        let utc_offset_minutes = self
+            .schedule
+            .business_hours
+            .as_ref()
+            .map_or(0, |hours| hours.utc_offset_minutes);
         Ok(Some(TicketCard {
             id: ticket.id,
             user: ticket.user,
@@ -477,6 +497,8 @@ impl Desk {
             details,
             agent: ticket.agent,
             transcript,
+            aliases,
+            utc_offset_minutes,
         }))
     }
 

@@ -11,7 +11,7 @@ use std::fmt::Write;
 use handoff::{Author, Details, Priority, QueuePosition};
 use matcher::Faq;
 
-use crate::engine::{Action, QueueLine, Refusal, Reply, TicketCard};
+use crate::engine::{Action, BackAt, QueueLine, Refusal, Reply, TicketCard};
 
 /// A message ready for a shell: text plus rows of buttons.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,8 +187,9 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
                 None => text.push_str(t(lang, " 客服正在处理。", " An agent is on it.")),
             }
             if let Some(back) = &queue.back_at {
+                let back = back_at_text(back, lang);
                 let _ = if zh {
-                    write!(text, "\n现在是非工作时间，客服将于 {back} 回来处理，您的消息不会丢失。")
+                    write!(text, "\n现在是非工作时间，客服将于{back}回来处理，您的消息不会丢失。")
                 } else {
                     write!(text, "\nOur agents are away right now and will be back {back}; nothing you send is lost.")
                 };
@@ -307,6 +308,27 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
     }
 }
 
+/// When agents are back, in the reader's language: `Wed 09:00 (UTC+08:00)`,
+/// `周三 09:00（UTC+08:00）`.
+fn back_at_text(back: &BackAt, lang: &str) -> String {
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const ZH: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+    let day = back.weekday as usize % 7;
+    let minutes = back.utc_offset_minutes.unsigned_abs();
+    let sign = if back.utc_offset_minutes < 0 {
+        '-'
+    } else {
+        '+'
+    };
+    let zone = format!("UTC{sign}{:02}:{:02}", minutes / 60, minutes % 60);
+    let time = format!("{:02}:{:02}", back.hour, back.minute);
+    if lang == "zh" {
+        format!("{} {time}（{zone}）", ZH[day])
+    } else {
+        format!("{} {time} ({zone})", EN[day])
+    }
+}
+
 fn user_name(user: &handoff::UserInfo) -> String {
     match (&user.display_name, &user.username) {
         (Some(name), Some(username)) => format!("{name} (@{username})"),
@@ -339,18 +361,29 @@ pub fn ticket_card(card: &TicketCard, faq: &Faq) -> String {
         let _ = write!(out, "\n{details}");
     }
     if !card.transcript.is_empty() {
-        out.push_str("\n— transcript —");
+        // Times in the desk's zone (the business hours' offset), labelled.
+        let offset = chrono::FixedOffset::east_opt(card.utc_offset_minutes * 60)
+            .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc));
+        let zone = if card.utc_offset_minutes == 0 {
+            "UTC".to_owned()
+        } else {
+            format!("UTC{offset}")
+        };
+        let _ = write!(out, "\n— transcript (times {zone}) —");
         for entry in &card.transcript {
             let who = match entry.author {
                 Author::User => "user".to_owned(),
                 Author::Bot => "bot".to_owned(),
-                Author::Agent(id) => format!("agent {id}"),
+                Author::Agent(id) => match card.aliases.iter().find(|(known, _)| *known == id) {
+                    Some((_, alias)) => format!("agent {alias}"),
+                    None => format!("agent {id}"),
+                },
                 Author::System => "system".to_owned(),
             };
             let _ = write!(
                 out,
                 "\n[{}] {who}: {}",
-                entry.at.format("%H:%M"),
+                entry.at.with_timezone(&offset).format("%H:%M"),
                 entry.text
             );
             for a in &entry.attachments {

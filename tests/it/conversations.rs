@@ -1002,13 +1002,35 @@ async fn outside_business_hours_the_ticket_opens_and_the_user_learns_when_agents
     };
     let back = queue
         .back_at
-        .as_deref()
+        .as_ref()
         .expect("the away notice says when agents are back");
-    assert!(back.contains(&open.format("%H:%M").to_string()), "{back}");
+    assert_eq!(
+        (back.weekday, back.hour, back.minute),
+        (
+            opens.weekday().num_days_from_monday(),
+            open.hour(),
+            open.minute()
+        )
+    );
+    // Said in the user's language (issue #22, item 11): a Chinese weekday,
+    // not `Wed 09:00`.
+    let zh_day = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+        [opens.weekday().num_days_from_monday() as usize];
+    let text = scene.text(queued);
+    assert!(text.contains("现在是非工作时间"), "{text}");
     assert!(
-        scene.text(queued).contains("现在是非工作时间"),
-        "{}",
-        scene.text(queued)
+        text.contains(&format!("{zh_day} {}（UTC+00:00）", open.format("%H:%M"))),
+        "{text}"
+    );
+    let en_day = opens.weekday().to_string();
+    assert!(!text.contains(&en_day), "{text}");
+    let english = render(&queued.reply, "en", &scene.desk.knowledge().faq).text;
+    assert!(
+        english.contains(&format!(
+            "back {en_day} {} (UTC+00:00)",
+            open.format("%H:%M")
+        )),
+        "{english}"
     );
 }
 
@@ -1267,4 +1289,115 @@ async fn an_agent_writing_in_an_unclaimed_tickets_topic_is_told_to_claim_it_firs
         to_agent(&out, ALICE).contains(&&Reply::ClosedByAgent { ticket }),
         "{out:?}"
     );
+}
+
+#[tokio::test]
+async fn a_transferred_card_names_agents_by_alias_with_times_in_the_desks_labelled_zone() {
+    use chrono::Timelike;
+    let scene = Scene::configured(|s| {
+        s.staff.business_hours = Some(handoff::BusinessHours {
+            utc_offset_minutes: 480,
+            periods: Vec::new(),
+            holidays: vec![],
+        })
+    })
+    .await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    scene.agent(ALICE, "Hello, I am looking into it").await;
+    let out = scene.agent(ALICE, &format!("/transfer {BOB}")).await;
+    let card = out
+        .iter()
+        .find(|o| o.to == Recipient::Agent(BOB))
+        .expect("the receiver gets the card");
+    let text = scene.text(card);
+    assert!(
+        text.contains("agent Alice: Hello, I am looking into it"),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("agent {ALICE}:")), "{text}");
+    assert!(text.contains("(times UTC+08:00)"), "{text}");
+    let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+    let said = transcript
+        .iter()
+        .find(|e| e.author == Author::Agent(ALICE))
+        .unwrap();
+    let local = said.at + chrono::Duration::hours(8);
+    let stamp = format!("[{:02}:{:02}] agent Alice", local.hour(), local.minute());
+    assert!(text.contains(&stamp), "{stamp} in {text}");
+}
+
+#[tokio::test]
+async fn a_card_without_business_hours_labels_its_times_utc() {
+    let scene = Scene::new().await;
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.says(1, "still waiting for my order").await;
+    let out = scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    let card = out
+        .iter()
+        .find(|o| matches!(o.reply, Reply::Claimed(_)))
+        .expect("the claimer gets the card");
+    let text = scene.text(card);
+    assert!(text.contains("— transcript (times UTC) —"), "{text}");
+}
+
+/// Issue #22, item 11: small talk is answered in the language the user
+/// wrote in, not in Telegram's `language_code` (which only the bare
+/// `/start` before it had to go by); a word or two of English from someone
+/// who wrote Chinese still keeps Chinese.
+#[tokio::test]
+async fn small_talk_follows_the_written_language_not_the_language_code() {
+    let scene = Scene::new().await;
+    let as_zh_client = |id: i64, input: UserInput| UserMessage {
+        user: UserInfo {
+            language: "zh-hans".into(),
+            ..Scene::user(id)
+        },
+        input,
+        key: None,
+    };
+    let said = |out: &[Outgoing], user: i64| -> Vec<String> {
+        out.iter()
+            .filter(|o| o.to == Recipient::User(user))
+            .map(|o| scene.text(o))
+            .collect()
+    };
+    let out = scene
+        .desk
+        .user(as_zh_client(
+            1,
+            UserInput::Command(UserCommand::parse("/start").unwrap()),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        said(&out, 1).iter().any(|t| t.contains("您好")),
+        "{:?}",
+        said(&out, 1)
+    );
+    let out = scene
+        .desk
+        .user(as_zh_client(1, UserInput::Text("hi".into())))
+        .await
+        .unwrap();
+    assert_eq!(said(&out, 1), vec!["Hi! Please tell me your question."]);
+    let out = scene
+        .desk
+        .user(as_zh_client(1, UserInput::Text("thanks".into())))
+        .await
+        .unwrap();
+    assert_eq!(said(&out, 1), vec!["You're welcome!"]);
+
+    // Someone who wrote Chinese keeps it for a short English "ok".
+    scene
+        .desk
+        .user(as_zh_client(2, UserInput::Text("你好".into())))
+        .await
+        .unwrap();
+    let out = scene
+        .desk
+        .user(as_zh_client(2, UserInput::Text("thanks".into())))
+        .await
+        .unwrap();
+    assert_eq!(said(&out, 2), vec!["不客气！"]);
 }

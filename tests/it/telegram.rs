@@ -618,14 +618,17 @@ async fn every_staff_command_and_button_from_someone_who_is_not_staff_is_refused
     // the group's posts are for tickets.
     fake.group_says(STAFF, Some(thread), &mallory(), "hi, send me your password");
     fake.group_says(STAFF, Some(thread), &mallory(), "/close");
-    fake.wait_for("the refusals of the topic messages", |calls| {
+    fake.wait_for("the refusal of the topic's command", |calls| {
         calls
             .iter()
             .filter(|c| c.chat() == Some(MALLORY) && c.text().contains("for support staff only"))
             .count()
-            == commands.len() + 2
+            == commands.len() + 1
     })
     .await;
+    // Plain text is no command: the stranger hears it was not sent.
+    fake.wait_for_text(MALLORY, "was not sent to the user")
+        .await;
     fake.settle(Duration::from_millis(150)).await;
     assert!(
         !scene
@@ -1530,5 +1533,124 @@ async fn a_choice_made_takes_its_keyboard_off_and_a_stale_press_gets_a_short_toa
         .unwrap()
         .unwrap();
     assert_eq!(stored.rating.map(|r| r.score), Some(5));
+    scene.stop().await;
+}
+
+/// Issue #22, item 3: a [Claim] press in the staff group edits the card in
+/// the ticket's topic and posts no "You claimed" card anywhere, even when
+/// the pressed message comes without its topic (it landed in General
+/// before); a `/claim N` typed in General gets one line naming the agent.
+#[tokio::test]
+async fn a_claim_in_the_staff_group_names_the_agent_and_posts_no_card_in_general() {
+    let scene = Scene::with_forum().await;
+    let fake = &scene.fake;
+    let (ticket, _thread) = scene.open_ticket_in_topic(&lin()).await;
+    let general_posts = || {
+        fake.calls()
+            .into_iter()
+            .filter(|c| c.ok && c.method == "sendmessage")
+            .filter(|c| c.chat() == Some(STAFF) && c.thread().is_none())
+            .map(|c| c.text().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let answer = press_and_wait(&scene, &alice(), STAFF, None, &format!("claim:{ticket}")).await;
+    assert!(
+        answer.body.get("text").is_none(),
+        "no refusal: {}",
+        answer.body
+    );
+    fake.wait_for("the card marked as claimed", |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "editmessagetext" && c.text().contains("claimed by Alice"))
+    })
+    .await;
+    fake.wait_for_text(lin().id, "Alice from support has joined")
+        .await;
+    let posts = general_posts();
+    assert!(
+        posts
+            .iter()
+            .all(|t| !t.contains("claimed") && !t.contains("transcript")),
+        "{posts:?}"
+    );
+
+    // A second ticket, claimed by a command typed in General.
+    let mei = Person::new(5002, "Mei", "en");
+    fake.user_says(&mei, "/human");
+    let second = ticket + 1;
+    fake.wait_for("the second ticket's card", |calls| {
+        calls
+            .iter()
+            .any(|c| c.method == "sendmessage" && c.text().contains(&format!("ticket #{second} ")))
+    })
+    .await;
+    fake.group_says(STAFF, None, &alice(), &format!("/claim {second}"));
+    let line = fake
+        .wait_for("the claim told in General", |calls| {
+            calls.iter().any(|c| {
+                c.method == "sendmessage"
+                    && c.chat() == Some(STAFF)
+                    && c.thread().is_none()
+                    && c.text().contains(&format!("#{second}"))
+            })
+        })
+        .await
+        .into_iter()
+        .find(|c| {
+            c.method == "sendmessage"
+                && c.chat() == Some(STAFF)
+                && c.thread().is_none()
+                && c.text().contains(&format!("#{second}"))
+        })
+        .unwrap();
+    assert_eq!(line.text(), format!("#{second} claimed by Alice"));
+    scene.stop().await;
+}
+
+/// Issue #22, item 6: plain text from someone who is not staff in a
+/// ticket's topic is not refused as a command; they are told once, in
+/// private, that only agents' messages in a topic reach the user.
+#[tokio::test]
+async fn a_strangers_plain_text_in_a_topic_is_explained_once_in_private_not_refused() {
+    let scene = Scene::with_forum().await;
+    let fake = &scene.fake;
+    let user = lin();
+    let (_ticket, thread) = scene.open_ticket_in_topic(&user).await;
+    fake.group_says(STAFF, Some(thread), &mallory(), "hello, can I help?");
+    fake.group_says(STAFF, Some(thread), &mallory(), "anyone there?");
+    // Handled in order in the group's chat: once this command's refusal
+    // arrives, both texts were handled.
+    fake.group_says(STAFF, Some(thread), &mallory(), "/queue");
+    fake.wait_for_text(MALLORY, "for support staff only").await;
+    let private = fake.texts_to(MALLORY);
+    let explained: Vec<&String> = private
+        .iter()
+        .filter(|t| t.contains("only support agents' messages in a topic reach the user"))
+        .collect();
+    assert_eq!(explained.len(), 1, "{private:?}");
+    assert_eq!(
+        private
+            .iter()
+            .filter(|t| t.contains("for support staff only"))
+            .count(),
+        1,
+        "only the command is refused: {private:?}"
+    );
+    assert!(
+        !fake
+            .texts_to(user.id)
+            .iter()
+            .any(|t| t.contains("hello, can I help?") || t.contains("anyone there?")),
+        "{:?}",
+        fake.texts_to(user.id)
+    );
+    assert!(
+        !scene
+            .topic_posts(thread)
+            .iter()
+            .any(|c| c.text().contains("not sent") || c.text().contains("staff only")),
+        "nothing said in the topic"
+    );
     scene.stop().await;
 }

@@ -178,13 +178,19 @@ pub fn plot(points: &[CurvePoint], config: &MatcherConfig) -> String {
         HEIGHT - 4.0
     );
     let threshold = f64::from(config.answer_threshold);
+    // The label goes on the side of the line with room for it: right of a
+    // low threshold, left of a high one (at 0.95 it ran off the plot).
+    let (tx, anchor) = if threshold <= 0.5 {
+        (x_of(threshold) + 4.0, "start")
+    } else {
+        (x_of(threshold) - 4.0, "end")
+    };
     let _ = write!(
         svg,
         "<line class=\"now\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{yb:.1}\"/>\
-         <text x=\"{tx:.1}\" y=\"{ty:.1}\">configured {threshold:.2}</text>",
+         <text x=\"{tx:.1}\" y=\"{ty:.1}\" text-anchor=\"{anchor}\">configured {threshold:.2}</text>",
         x = x_of(threshold),
         yb = HEIGHT - BOTTOM,
-        tx = x_of(threshold) + 4.0,
         // Low in the plot, clear of the precision line near the top.
         ty = y_of(0.12),
     );
@@ -204,6 +210,15 @@ pub struct ReportInput<'a> {
     pub judged: &'a [Judged],
 }
 
+/// A confidence with three decimals, rounded down: a miss just under the
+/// threshold (0.9496 at 0.95) must not read as reaching it, as `{:.2}`
+/// made it. The f32 noise of a value that is the threshold (0.95f32 is
+/// 0.94999998…) is not rounded away.
+fn confidence_text(confidence: f32) -> String {
+    let thousandths = (f64::from(confidence) * 1000.0 + 1e-3).floor();
+    format!("{:.3}", thousandths / 1000.0)
+}
+
 fn candidates_cell(judged: &Judged) -> String {
     if judged.verdict.candidates.is_empty() {
         return "<span class=\"muted\">none (not a question for the FAQ)</span>".to_owned();
@@ -219,9 +234,9 @@ fn candidates_cell(judged: &Judged) -> String {
                 ""
             };
             format!(
-                "<span{mark}>{} {:.2}</span>",
+                "<span{mark}>{} {}</span>",
                 escape(&c.entry_id),
-                c.confidence
+                confidence_text(c.confidence)
             )
         })
         .collect::<Vec<_>>()
@@ -233,7 +248,8 @@ fn rows(judged: &[&Judged]) -> String {
     for j in judged {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"query\">{}</td><td class=\"id\">{}</td><td class=\"id\">{}</td>\
+             <td class=\"candidates\">{}</td></tr>",
             j.query.line,
             escape(&j.query.query),
             escape(j.query.expected.as_deref().unwrap_or("-")),
@@ -249,8 +265,9 @@ fn table(title: &str, explain: &str, judged: &[&Judged]) -> String {
         return format!("<h2>{title} (0)</h2><p class=\"muted\">None.</p>");
     }
     format!(
-        "<h2>{title} ({})</h2><p>{explain}</p><table><thead><tr><th>line</th><th>query</th><th>expected</th>\
-         <th>answered</th><th>candidates (confidence)</th></tr></thead><tbody>{}</tbody></table>",
+        "<h2>{title} ({})</h2><p>{explain}</p><div class=\"scroll\"><table class=\"queries\"><thead><tr><th>line</th>\
+         <th>query</th><th>expected</th><th>answered</th><th>candidates (confidence)</th></tr></thead>\
+         <tbody>{}</tbody></table></div>",
         judged.len(),
         rows(judged)
     )
@@ -311,8 +328,8 @@ pub fn html(input: &ReportInput) -> String {
          <p><span class=\"key precision\">precision</span> <span class=\"key coverage\">coverage</span> \
          <span class=\"key false\">false answer rate</span> (recomputed from the candidates with the margin rule)</p>\
          {svg}\
-         <table class=\"curve\"><thead><tr><th>threshold</th><th>answered</th><th>correct</th><th>precision</th>\
-         <th>coverage</th><th>false answers</th></tr></thead><tbody>{curve_rows}</tbody></table>\
+         <div class=\"scroll\"><table class=\"curve\"><thead><tr><th>threshold</th><th>answered</th><th>correct</th>\
+         <th>precision</th><th>coverage</th><th>false answers</th></tr></thead><tbody>{curve_rows}</tbody></table></div>\
          {wrong}{misses}</body></html>\n",
         faq = escape(input.faq),
         queries = escape(input.queries),
@@ -335,10 +352,15 @@ pub fn html(input: &ReportInput) -> String {
     )
 }
 
+// Ids and candidates never wrap (an id broke at its hyphens and a row grew
+// to about 200 px); the query wraps anywhere; a table wider than a phone
+// scrolls sideways instead of squeezing its columns; the plot shrinks to fit.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}\
+@media (max-width:40rem){body{margin:0.75rem}}.scroll{overflow-x:auto;max-width:100%}\
+td.id,td.candidates{white-space:nowrap}td.query{overflow-wrap:anywhere;min-width:12rem}\
 table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:0.25rem 0.5rem;\
 text-align:left;vertical-align:top}table.metrics th{background:#f4f4f4}.muted{color:#777}\
-.expected{font-weight:bold;color:#1a7f37}svg{display:block;margin:0.5rem 0}svg text{font-size:11px;fill:#444}\
+.expected{font-weight:bold;color:#1a7f37}svg{display:block;margin:0.5rem 0;max-width:100%;height:auto}svg text{font-size:11px;fill:#444}\
 .grid{stroke:#e4e4e4}.now{stroke:#999;stroke-dasharray:4 3}polyline{fill:none;stroke-width:2}\
 polyline.precision{stroke:#0969da}polyline.coverage{stroke:#d97706}polyline.false{stroke:#cf222e;stroke-dasharray:5 3}\
 .key{padding:0 0.4rem;border-left:1.2rem solid}.key.precision{border-color:#0969da}.key.coverage{border-color:#d97706}\
@@ -407,6 +429,89 @@ mod tests {
             (at(0.4).coverage - 0.4).abs() < 1e-9,
             "2 correct of 5 expected"
         );
+    }
+
+    fn config(answer_threshold: f32) -> MatcherConfig {
+        MatcherConfig {
+            answer_threshold,
+            margin: 0.1,
+            suggest_threshold: 0.3,
+            max_suggestions: 3,
+        }
+    }
+
+    fn page(config: &MatcherConfig, judged: &[Judged]) -> String {
+        html(&ReportInput {
+            faq: "faq",
+            queries: "queries.tsv",
+            config,
+            metrics: &matcher::eval::metrics(judged),
+            judged,
+        })
+    }
+
+    #[test]
+    fn a_miss_just_under_the_threshold_never_reads_as_reaching_it() {
+        let config = config(0.95);
+        let miss = judged(Some("a"), &[("a", 0.9496), ("b", 0.2)], None);
+        let html = page(&config, &[miss]);
+        assert!(html.contains("a 0.949</span>"), "{html}");
+        assert!(!html.contains("a 0.95"), "{html}");
+        // A confidence that is the threshold (0.95f32 = 0.94999998…) says so.
+        assert_eq!(confidence_text(0.95), "0.950");
+        assert_eq!(confidence_text(1.0), "1.000");
+    }
+
+    #[test]
+    fn the_configured_threshold_label_stays_inside_the_plot() {
+        // 11 px text: no glyph of the label is wider than 7 px.
+        const GLYPH: f64 = 7.0;
+        for step in 0..=20 {
+            let threshold = step as f32 / 20.0;
+            let svg = plot(&[], &config(threshold));
+            let label = format!("configured {threshold:.2}");
+            let at = svg.find(&format!(">{label}</text>")).expect("the label");
+            let tag = &svg[svg[..at].rfind("<text").expect("its element")..at];
+            let attr = |name: &str| {
+                let start = tag.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+                tag[start..start + tag[start..].find('"').expect("closing quote")].to_owned()
+            };
+            let x: f64 = attr("x").parse().expect("a number");
+            let width = label.chars().count() as f64 * GLYPH;
+            let (left, right) = match attr("text-anchor").as_str() {
+                "end" => (x - width, x),
+                _ => (x, x + width),
+            };
+            assert!(
+                left >= 0.0 && right <= WIDTH,
+                "{label} spans {left:.0}..{right:.0} of 0..{WIDTH}"
+            );
+        }
+    }
+
+    #[test]
+    fn ids_and_candidates_do_not_wrap_and_wide_tables_scroll() {
+        let config = config(0.95);
+        let miss = judged(
+            Some("deposit-not-credited"),
+            &[("deposit-not-credited", 0.5)],
+            None,
+        );
+        let html = page(&config, &[miss]);
+        assert!(
+            html.contains("<td class=\"candidates\"><span class=\"expected\">deposit-not-credited 0.500</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<div class=\"scroll\"><table class=\"queries\">"),
+            "{html}"
+        );
+        for rule in [
+            "td.id,td.candidates{white-space:nowrap}",
+            ".scroll{overflow-x:auto",
+        ] {
+            assert!(STYLE.contains(rule), "{rule}");
+        }
     }
 
     #[test]

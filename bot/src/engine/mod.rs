@@ -19,7 +19,7 @@ use handoff::{
 use matcher::{Candidate, Decision, Faq, Matcher, Outcome};
 use serde::{Deserialize, Serialize};
 
-pub use reply::{Action, QueueInfo, QueueLine, Refusal, Reply, TicketCard};
+pub use reply::{Action, BackAt, QueueInfo, QueueLine, Refusal, Reply, TicketCard};
 pub use understand::{Understanding, understand};
 
 /// How many turns of a conversation the bot keeps before a handoff; the
@@ -63,6 +63,10 @@ pub struct Conversation {
     /// Entries whose answer got its "Solved" or "Not helpful" since it was
     /// last given: a second press on the same answer is stale.
     pub feedback_given: Vec<String>,
+    /// `language` is the one the user wrote in (not only Telegram's
+    /// `language_code`, as after a bare `/start`): only then do a word or
+    /// two in another language keep it.
+    pub language_written: bool,
 }
 
 /// At most this many answers remember their feedback.
@@ -189,7 +193,11 @@ impl Engine<'_> {
             out.push(Effect::Say(Reply::SecretWarning));
         }
         let text = masked.map(|m| m.text);
-        conversation.language = Some(self.language(conversation, &message.user, text.as_deref()));
+        let language = self.language(conversation, &message.user, text.as_deref());
+        if text.as_deref().and_then(detect_language) == Some(language.as_str()) {
+            conversation.language_written = true;
+        }
+        conversation.language = Some(language);
 
         // Rating a closed ticket by typing the digit. Another number of one
         // or two digits then is a rating out of range, not a question (nor
@@ -270,6 +278,8 @@ impl Engine<'_> {
                 details: ticket.details.clone(),
                 agent: ticket.agent,
                 transcript: Vec::new(),
+                aliases: Vec::new(),
+                utc_offset_minutes: 0,
             })));
             if ticket.details.is_empty() {
                 conversation.awaiting_details = Some(ticket.id);
@@ -293,6 +303,7 @@ impl Engine<'_> {
             // the bot speaks Chinese with does not switch languages.
             Some(lang)
                 if conversation.language.is_none()
+                    || !conversation.language_written
                     || english_words(text.unwrap_or_default()) >= 3 =>
             {
                 return lang.to_owned();

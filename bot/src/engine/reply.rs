@@ -81,8 +81,19 @@ pub struct QueueInfo {
     /// From recent throughput; `None` without enough history.
     pub estimated_wait_minutes: Option<u64>,
     /// Outside business hours: when agents are back, in the desk's local
-    /// time (for example `Mon 09:00 (UTC+08:00)`).
-    pub back_at: Option<String>,
+    /// time (rendered `Mon 09:00 (UTC+08:00)`, `周一 09:00（UTC+08:00）`).
+    pub back_at: Option<BackAt>,
+}
+
+/// A moment in the desk's local time: weekday, time of day and the offset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackAt {
+    /// 0 for Monday … 6 for Sunday.
+    pub weekday: u32,
+    pub hour: u32,
+    pub minute: u32,
+    /// The local time's offset from UTC in minutes (480 for UTC+8).
+    pub utc_offset_minutes: i32,
 }
 
 /// Everything staff see about a ticket when it opens or is claimed.
@@ -96,6 +107,14 @@ pub struct TicketCard {
     pub details: Details,
     pub agent: Option<AgentId>,
     pub transcript: Vec<TranscriptEntry>,
+    /// The aliases of the agents who wrote in the transcript, from the
+    /// staff configuration (an agent missing here is shown by id).
+    #[serde(default)]
+    pub aliases: Vec<(AgentId, String)>,
+    /// The transcript's times are shown at this offset from UTC, in minutes
+    /// (the business hours' offset; 0 without business hours).
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
 }
 
 /// A line of the agents' queue listing.

@@ -18,6 +18,9 @@ pub enum Notice {
     Banned,
     /// In a group or channel that is not a staff group.
     PrivateOnly,
+    /// Plain text (or a file) from someone who is not staff in a ticket's
+    /// topic: not a command, and not sent to the user. Said once a person.
+    NotSentFromTopic,
     /// `/whoami`: the sender's user id, and the group's chat id in a group.
     WhoAmI {
         user: i64,
@@ -61,6 +64,12 @@ pub fn text(notice: &Notice, lang: &str) -> String {
         )
         .to_owned(),
         Notice::PrivateOnly => "这个客服机器人只在私聊中提供服务，请直接私聊我。\nThis support bot only works in a private chat: please message me directly.".to_owned(),
+        Notice::NotSentFromTopic => t(
+            lang,
+            "您在工单话题中发的消息没有转给用户：只有客服人员在话题中的消息会转给用户。",
+            "Your message in a ticket's topic was not sent to the user: only support agents' messages in a topic reach the user.",
+        )
+        .to_owned(),
         Notice::WhoAmI { user, group } => {
             let mut text = if lang == "zh" {
                 format!("您的 Telegram 用户 ID：{user}")

@@ -415,7 +415,16 @@ impl Shell {
                 .first()
                 .map(|o| render(&o.reply, &o.language, &knowledge.faq).text);
             self.answer(&query, text).await;
-            self.deliver(rest, &origin).await;
+            // In a staff group the claim shows as the card's edit ("claimed
+            // by Alice") in the ticket's topic; a "You claimed" post with
+            // the card again would land wherever the pressed message was
+            // (the General topic when Telegram leaves its topic out).
+            let rest = rest.into_iter().filter(|o| {
+                !(origin.in_staff_group
+                    && o.to == Recipient::Agent(from)
+                    && matches!(o.reply, Reply::Claimed(_)))
+            });
+            self.deliver(rest.collect(), &origin).await;
             return Ok(());
         }
         if !chat.is_user() || self.banned(&query.from, None).await? {
@@ -671,6 +680,23 @@ impl Shell {
             if !self.admit(from, Some(&text)).await? {
                 return Ok(());
             }
+            if !command {
+                // Plain text or a file in a ticket's topic: not a command
+                // to refuse. Only agents' messages there reach the user;
+                // the stranger is told so once, privately.
+                let key = format!("told-not-sent-from-topic:{agent}");
+                let store = self.desk.store();
+                if store.load_state(&key).await?.is_none() {
+                    store.save_state(&key, &serde_json::json!(true)).await?;
+                    let language = user_language(from, Some(&text));
+                    self.send_or_log(
+                        ChatId(agent),
+                        &notices::text(&Notice::NotSentFromTopic, &language),
+                    )
+                    .await;
+                }
+                return Ok(());
+            }
             Origin {
                 chat: ChatId(agent),
                 thread: None,
@@ -853,7 +879,17 @@ impl Shell {
                         Reply::Claimed(card) => origin.topic_ticket == Some(card.id),
                         _ => false,
                     };
-                    if !redundant {
+                    if let (false, Reply::Claimed(card)) = (redundant, &out.reply) {
+                        // Typed elsewhere in the group (General): everyone
+                        // reads it, so it names the agent; the card is in
+                        // the ticket's topic.
+                        let named = Reply::ClaimedBy {
+                            ticket: card.id,
+                            agent: self.desk.staff().alias(agent),
+                        };
+                        let text = render(&named, &out.language, &knowledge.faq).text;
+                        self.reply_here(origin, text, None).await;
+                    } else if !redundant {
                         self.reply_here(origin, message.text.clone(), keyboard(&message.buttons))
                             .await;
                     }
