@@ -821,6 +821,7 @@ async fn the_eval_report_has_the_metrics_the_threshold_plot_and_escaped_queries(
         "a query's markup reached the page"
     );
     assert!(html.contains("<th>precision</th>") && html.contains("Misses"));
+    assert!(html.contains("<th>one tap</th>") && html.contains("<th>offered unanswerable</th>"));
     // Self-contained: nothing to fetch.
     assert!(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"));
 }

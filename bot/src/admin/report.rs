@@ -308,6 +308,11 @@ pub fn html(input: &ReportInput) -> String {
         metric("coverage", format!("{:.3}", m.coverage)),
         metric("top1", format!("{:.3}", m.top1)),
         metric("false answer rate", format!("{:.3}", m.false_answer_rate)),
+        metric("one tap", format!("{:.3}", m.one_tap)),
+        metric(
+            "offered unanswerable",
+            format!("{:.3}", m.offered_unanswerable),
+        ),
         metric(
             "latency p50 / p99",
             format!("{:.0} µs / {:.0} µs", m.p50_us, m.p99_us),
@@ -323,7 +328,9 @@ pub fn html(input: &ReportInput) -> String {
          \"did you mean\" from {suggest:.2}.</p>\
          <h2>Metrics</h2><table class=\"metrics\">{metrics_rows}</table>\
          <p class=\"muted\">precision = correct / answered; coverage = correct / queries with an expected entry; \
-         top1 = the best candidate is the expected entry, confident or not; false answer rate = wrong / queries.</p>\
+         top1 = the best candidate is the expected entry, confident or not; false answer rate = wrong / queries; \
+         one tap = answered right, or the expected entry among the \"did you mean\" choices; \
+         offered unanswerable = questions without an entry that got an answer or choices.</p>\
          <h2>Precision and coverage by answer threshold</h2>\
          <p><span class=\"key precision\">precision</span> <span class=\"key coverage\">coverage</span> \
          <span class=\"key false\">false answer rate</span> (recomputed from the candidates with the margin rule)</p>\
