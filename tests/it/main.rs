@@ -5,6 +5,7 @@ mod admin;
 mod conversations;
 mod fake_bot_api;
 mod faq_files;
+mod journeys;
 mod matcher_quality;
 mod operators;
 mod store;
