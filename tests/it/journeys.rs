@@ -294,3 +294,229 @@ async fn every_staff_command_and_button_gets_its_rulebook_answer_in_every_ticket
         broken.join("\n")
     );
 }
+
+// --- users ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum UserState {
+    NoTicket,
+    Waiting,
+    Claimed,
+    RatingPending,
+}
+
+/// `USER` brought into `state`; the ticket, if one was opened.
+async fn user_in(desk: &Desk, state: UserState) -> Option<TicketId> {
+    if state == UserState::NoTicket {
+        return None;
+    }
+    let ticket = ticket_in(desk, State::Waiting).await;
+    match state {
+        UserState::Claimed => {
+            desk.agent(ALICE, AgentCommand::Claim(ticket))
+                .await
+                .unwrap();
+        }
+        UserState::RatingPending => {
+            desk.agent(ALICE, AgentCommand::Claim(ticket))
+                .await
+                .unwrap();
+            desk.agent(ALICE, AgentCommand::Close(Some(ticket)))
+                .await
+                .unwrap();
+        }
+        _ => {}
+    }
+    Some(ticket)
+}
+
+async fn user_does(desk: &Desk, input: UserInput, key: &str) -> Vec<Outgoing> {
+    desk.user(UserMessage {
+        user: UserInfo {
+            id: USER,
+            username: Some("user".into()),
+            display_name: None,
+            language: "en".into(),
+        },
+        input,
+        key: Some(key.into()),
+    })
+    .await
+    .unwrap()
+}
+
+/// What the user must hear first, by the reply's kind.
+type Heard = fn(&Reply) -> bool;
+/// A user's input, given their ticket if any.
+type Input = fn(Option<TicketId>) -> UserInput;
+/// An input's name, the input, and per user state what the user hears
+/// first and whether staff are told.
+type UserRow = (&'static str, Input, [(Heard, bool); 4]);
+
+fn is_queued_new(r: &Reply) -> bool {
+    matches!(r, Reply::Queued { created: true, .. })
+}
+fn is_queued_again(r: &Reply) -> bool {
+    matches!(r, Reply::Queued { created: false, .. })
+}
+fn is_stale(r: &Reply) -> bool {
+    matches!(r, Reply::StaleButton)
+}
+
+#[tokio::test]
+async fn every_user_command_and_button_gets_its_rulebook_answer_in_every_state() {
+    use UserState::*;
+    let welcome: Heard = |r| matches!(r, Reply::Welcome);
+    let help: Heard = |r| matches!(r, Reply::Help);
+    let categories: Heard = |r| matches!(r, Reply::Categories);
+    let offer_human: Heard = |r| matches!(r, Reply::OfferHuman);
+    let answer: Heard = |r| matches!(r, Reply::Answer { .. });
+    let glad: Heard = |r| matches!(r, Reply::GladItHelped);
+    let entries: Heard = |r| matches!(r, Reply::CategoryEntries { .. });
+    let cancelled: Heard = |r| matches!(r, Reply::Cancelled { .. });
+    let nothing_to_cancel: Heard = |r| matches!(r, Reply::NothingToCancel);
+    let thanks: Heard = |r| matches!(r, Reply::ThanksForRating { score: 5 });
+    let noted: Heard = |r| matches!(r, Reply::DetailsNoted);
+    let all = [NoTicket, Waiting, Claimed, RatingPending];
+    // (input, its name, per state: what the user hears first, and whether
+    // staff hear of it)
+    let rows: Vec<UserRow> = vec![
+        (
+            "/start",
+            |_| UserInput::Command(UserCommand::Start),
+            [(welcome, false); 4],
+        ),
+        (
+            "/help",
+            |_| UserInput::Command(UserCommand::Help),
+            [(help, false); 4],
+        ),
+        (
+            "/faq",
+            |_| UserInput::Command(UserCommand::Browse),
+            [(categories, false); 4],
+        ),
+        (
+            "[Browse]",
+            |_| UserInput::Button(Action::Browse),
+            [(categories, false); 4],
+        ),
+        (
+            "[Category]",
+            |_| UserInput::Button(Action::Category("deposit".into())),
+            [(entries, false); 4],
+        ),
+        (
+            "[Pick]",
+            |_| UserInput::Button(Action::Pick("deposit-address".into())),
+            [(answer, false); 4],
+        ),
+        (
+            "[None of these]",
+            |_| UserInput::Button(Action::NoneOfThese),
+            [(offer_human, false); 4],
+        ),
+        (
+            "[Solved]",
+            |_| UserInput::Button(Action::Solved("deposit-address".into())),
+            [(glad, false); 4],
+        ),
+        // A ticket is opened unless one is open; a new one after a close.
+        (
+            "/human",
+            |_| UserInput::Command(UserCommand::Human),
+            [
+                (is_queued_new, true),
+                (is_queued_again, false),
+                (is_queued_again, false),
+                (is_queued_new, true),
+            ],
+        ),
+        (
+            "[Talk to a human]",
+            |_| UserInput::Button(Action::Human),
+            [
+                (is_queued_new, true),
+                (is_queued_again, false),
+                (is_queued_again, false),
+                (is_queued_new, true),
+            ],
+        ),
+        // Cancelling: only an open ticket, and its staff are told.
+        (
+            "/cancel",
+            |_| UserInput::Command(UserCommand::Cancel),
+            [
+                (nothing_to_cancel, false),
+                (cancelled, true),
+                (cancelled, true),
+                (nothing_to_cancel, false),
+            ],
+        ),
+        // A rating: only for the closed ticket the bot asked about.
+        (
+            "[Rate 5]",
+            |t| {
+                UserInput::Button(Action::Rate {
+                    ticket: t.unwrap_or(99),
+                    score: 5,
+                })
+            },
+            [
+                (is_stale, false),
+                (is_stale, false),
+                (is_stale, false),
+                (thanks, true),
+            ],
+        ),
+        // "Skip" answers the details question only while it is asked
+        // (asked right after a handoff, so in Waiting here).
+        (
+            "[Skip]",
+            |_| UserInput::Button(Action::SkipDetails),
+            [
+                (is_stale, false),
+                (noted, false),
+                (noted, false),
+                (is_stale, false),
+            ],
+        ),
+        // A staff button pressed by a user does nothing.
+        (
+            "[Claim]",
+            |t| UserInput::Button(Action::Claim(t.unwrap_or(99))),
+            [(is_stale, false); 4],
+        ),
+        (
+            "[Close]",
+            |t| UserInput::Button(Action::Close(t.unwrap_or(99))),
+            [(is_stale, false); 4],
+        ),
+    ];
+    let mut broken = Vec::new();
+    for (name, input, expected) in &rows {
+        for (state, (heard_right, staff_told)) in all.iter().zip(expected) {
+            let dir = TempDir::new().unwrap();
+            let desk = desk(&dir).await;
+            let ticket = user_in(&desk, *state).await;
+            let out = user_does(&desk, input(ticket), "journey:2").await;
+            let first = out
+                .iter()
+                .find(|o| o.to == Recipient::User(USER))
+                .map(|o| &o.reply);
+            let staff = out.iter().any(|o| o.to != Recipient::User(USER));
+            if !first.is_some_and(heard_right) || staff != *staff_told {
+                broken.push(format!(
+                    "{name} when {state:?}: heard {first:?}, staff told: {staff} (expected {staff_told})"
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "{} of {} rows broken:\n{}",
+        broken.len(),
+        rows.len() * all.len(),
+        broken.join("\n")
+    );
+}

@@ -423,7 +423,9 @@ impl Engine<'_> {
             Action::Rate { ticket, score } if conversation.awaiting_rating == Some(*ticket) => {
                 self.rate(conversation, *ticket, *score, out)
             }
-            Action::SkipDetails => {
+            // "Skip" answers the details question only while it is asked:
+            // pressed later, "an agent will reply soon" would not be true.
+            Action::SkipDetails if conversation.awaiting_details.is_some() => {
                 conversation.awaiting_details = None;
                 out.push(Effect::Say(Reply::DetailsNoted));
             }
