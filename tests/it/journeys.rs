@@ -16,6 +16,7 @@ use crate::support::FAQ;
 const ALICE: i64 = 7;
 const BOB: i64 = 8;
 const STRANGER: i64 = 666;
+const ADMIN: i64 = 9;
 const USER: i64 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,6 +56,11 @@ fn text(t: &str) -> AgentCommand {
 }
 
 async fn desk(dir: &TempDir) -> Desk {
+    bot::startup::build_desk(&settings(dir), &[]).await.unwrap()
+}
+
+/// `ALICE` and `BOB` are agents, `ADMIN` an admin (and no agent).
+fn settings(dir: &TempDir) -> Settings {
     let faq = dir.path().join("faq.yaml");
     std::fs::write(&faq, FAQ).unwrap();
     let mut settings = Settings {
@@ -72,7 +78,8 @@ async fn desk(dir: &TempDir) -> Desk {
             alias: "Bob".into(),
         },
     ];
-    bot::startup::build_desk(&settings, &[]).await.unwrap()
+    settings.staff.admins = vec![ADMIN];
+    settings
 }
 
 /// A ticket of `USER` brought into `state`.
@@ -231,6 +238,19 @@ fn rulebook() -> Vec<Row> {
                 reaches_user: reaches,
             });
         }
+    }
+    // An admin may close any open ticket, whoever holds it.
+    for (name, command) in closes {
+        rows.push(Row {
+            command,
+            name,
+            who: ADMIN,
+            state: ClaimedByOther,
+            expected: Expect::Says(
+                |r, t| matches!(r, Reply::ClosedByAgent { ticket } if *ticket == t),
+            ),
+            reaches_user: true,
+        });
     }
     // Someone who is not staff can do none of it, in any state.
     let all: [Named; 8] = [
@@ -519,4 +539,33 @@ async fn every_user_command_and_button_gets_its_rulebook_answer_in_every_state()
         rows.len() * all.len(),
         broken.join("\n")
     );
+}
+
+// --- admins --------------------------------------------------------------------
+
+#[tokio::test]
+async fn admin_commands_answer_admins_and_refuse_agents_and_strangers() {
+    use bot::admin::{Admin, AdminCommand, AdminReply};
+    let dir = TempDir::new().unwrap();
+    let settings = settings(&dir);
+    let desk = std::sync::Arc::new(bot::startup::build_desk(&settings, &[]).await.unwrap());
+    let admin = Admin::new(desk.clone(), &settings);
+    let commands = [
+        "/stats",
+        "/reload",
+        "/suggest",
+        "/unlearn deposit-address where is it",
+    ];
+    let mut broken = Vec::new();
+    for text in commands {
+        for who in [ADMIN, ALICE, STRANGER] {
+            let command = AdminCommand::parse(text).expect("an admin command");
+            let reply = admin.handle(who, command).await.unwrap();
+            let refused = reply == AdminReply::Refused;
+            if refused != (who != ADMIN) {
+                broken.push(format!("{text} from {who}: {reply:?}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
