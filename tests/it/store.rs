@@ -92,6 +92,7 @@ fn user(id: i64) -> UserInfo {
 
 fn ticket_for(id: i64, priority: Priority, texts: &[&str]) -> NewTicket {
     NewTicket {
+        opened_by: None,
         user: user(id),
         category: Some("deposit".into()),
         priority,

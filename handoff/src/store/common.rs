@@ -245,8 +245,8 @@ macro_rules! common_queries {
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO tickets \
                              (user_id, username, display_name, language, status, priority, category, details, opened_at, \
-                              team, preferred_agent, preferred_until) \
-                             VALUES ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                              team, preferred_agent, preferred_until, opened_by) \
+                             VALUES ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
                         )
                         .bind(new.user.id)
                         .bind(new.user.username.as_deref())
@@ -259,6 +259,7 @@ macro_rules! common_queries {
                         .bind(team)
                         .bind(manager)
                         .bind(manager.map(|_| at + routing.manager_wait()))
+                        .bind(new.opened_by.as_deref())
                         .fetch_one(&mut *w.tx)
                         .await?;
                         (id, true)
