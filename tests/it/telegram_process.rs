@@ -603,16 +603,17 @@ async fn no_pasted_secret_reaches_a_database_file_after_handling_a_clean_stop_or
 }
 
 /// Where a handoff's process is killed (SIGKILL), each time with Telegram
-/// holding one call back (a 429 of a minute) so the kill lands there.
+/// holding one call back (a 429 of a minute) so the kill lands there:
+/// before the variant's step.
 #[derive(Debug, Clone, Copy)]
 enum HandoffKill {
     /// The ticket is committed, the user's confirmation is on its way and
     /// the card not yet in the outbox.
-    BeforeTheConfirmation,
+    Confirmation,
     /// The update handled, the card in the outbox, its topic not yet opened.
-    BeforeTheTopic,
+    Topic,
     /// The topic opened and recorded, the card not yet posted in it.
-    BeforeTheCard,
+    Card,
 }
 
 /// A user asks for a human ("转人工"); the process is killed at `kill`,
@@ -628,9 +629,9 @@ async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
         .await;
     let lin = Person::new(6001, "Lin", "zh");
     let (method, chat) = match kill {
-        HandoffKill::BeforeTheConfirmation => ("sendMessage", Some(lin.id)),
-        HandoffKill::BeforeTheTopic => ("createForumTopic", None),
-        HandoffKill::BeforeTheCard => ("sendMessage", Some(STAFF)),
+        HandoffKill::Confirmation => ("sendMessage", Some(lin.id)),
+        HandoffKill::Topic => ("createForumTopic", None),
+        HandoffKill::Card => ("sendMessage", Some(STAFF)),
     };
     match chat {
         Some(chat) => fake.refuse_next_to(method, chat, 60),
@@ -648,7 +649,7 @@ async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
         },
     )
     .await;
-    if !matches!(kill, HandoffKill::BeforeTheConfirmation) {
+    if !matches!(kill, HandoffKill::Confirmation) {
         // The update's handling finished: only the outbox holds work.
         let deadline = Instant::now() + Duration::from_secs(30);
         while pending(&database).await.0 > 0 {
@@ -698,9 +699,9 @@ async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
 #[tokio::test]
 async fn a_handoff_killed_at_any_point_ends_with_one_confirmation_and_one_topic_with_its_card() {
     for kill in [
-        HandoffKill::BeforeTheConfirmation,
-        HandoffKill::BeforeTheTopic,
-        HandoffKill::BeforeTheCard,
+        HandoffKill::Confirmation,
+        HandoffKill::Topic,
+        HandoffKill::Card,
     ] {
         let calls = handoff_killed(kill).await;
         let to_user: Vec<&str> = posts_in(&calls, 6001).iter().map(|c| c.text()).collect();
