@@ -760,6 +760,31 @@ macro_rules! common_queries {
                 w.commit().await
             }
 
+            pub async fn reserve_state(&self, key: &str, value: &serde_json::Value) -> Result<bool> {
+                let mut w = self.begin_write().await?;
+                let stored = sqlx::query(
+                    "INSERT INTO chat_state (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(value.to_string())
+                .bind(crate::store::now())
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+                w.commit().await?;
+                Ok(stored == 1)
+            }
+
+            pub async fn remove_state(&self, key: &str) -> Result<()> {
+                let mut w = self.begin_write().await?;
+                sqlx::query("DELETE FROM chat_state WHERE key = $1")
+                    .bind(key)
+                    .execute(&mut *w.tx)
+                    .await?;
+                w.commit().await
+            }
+
             pub async fn add_pending(
                 &self,
                 kind: crate::store::PendingKind,
