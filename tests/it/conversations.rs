@@ -1283,6 +1283,9 @@ async fn the_update_that_opened_a_ticket_handled_again_gets_the_handoff_again() 
         ("转人工", false),
         ("/human", true),
         ("/human", false),
+        // Answered, and the entry escalates: the answer comes again too.
+        ("我的账号被黑了", true),
+        ("我的账号被黑了", false),
     ] {
         let scene = Scene::new().await;
         scene.says(1, "充币没有到账怎么办").await;
