@@ -610,6 +610,8 @@ enum HandoffKill {
     /// The ticket is committed, the user's confirmation is on its way and
     /// the card not yet in the outbox.
     Confirmation,
+    /// The same, the handoff asked for with the [Talk to a human] button.
+    ConfirmationOfAPress,
     /// The update handled, the card in the outbox, its topic not yet opened.
     Topic,
     /// The topic opened and recorded, the card not yet posted in it.
@@ -619,7 +621,7 @@ enum HandoffKill {
     TopicRecord,
 }
 
-/// A user asks for a human ("转人工"); the process is killed at `kill`,
+/// A user asks for a human ("转人工", or the button); the process is killed at `kill`,
 /// started again, and runs until the ticket's card is in its topic.
 /// Returns every call the fake saw.
 async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
@@ -632,7 +634,9 @@ async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
         .await;
     let lin = Person::new(6001, "Lin", "zh");
     let (method, chat) = match kill {
-        HandoffKill::Confirmation => ("sendMessage", Some(lin.id)),
+        HandoffKill::Confirmation | HandoffKill::ConfirmationOfAPress => {
+            ("sendMessage", Some(lin.id))
+        }
         HandoffKill::Topic | HandoffKill::TopicRecord => ("createForumTopic", None),
         HandoffKill::Card => ("sendMessage", Some(STAFF)),
     };
@@ -641,7 +645,11 @@ async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
         (_, Some(chat)) => fake.refuse_next_to(method, chat, 60),
         (_, None) => fake.refuse_next(method, 60),
     }
-    fake.user_says(&lin, "转人工");
+    if matches!(kill, HandoffKill::ConfirmationOfAPress) {
+        fake.press(&lin, lin.id, None, "human");
+    } else {
+        fake.user_says(&lin, "转人工");
+    }
     let held = method.to_lowercase();
     fake.wait_for_within(
         &format!("{kill:?}: {method} held back"),
@@ -655,7 +663,10 @@ async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
         },
     )
     .await;
-    if !matches!(kill, HandoffKill::Confirmation) {
+    if !matches!(
+        kill,
+        HandoffKill::Confirmation | HandoffKill::ConfirmationOfAPress
+    ) {
         // The update's handling finished: only the outbox holds work.
         let deadline = Instant::now() + Duration::from_secs(30);
         while pending(&database).await.0 > 0 {
@@ -706,6 +717,7 @@ async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
 async fn a_handoff_killed_at_any_point_ends_with_one_confirmation_and_one_topic_with_its_card() {
     for kill in [
         HandoffKill::Confirmation,
+        HandoffKill::ConfirmationOfAPress,
         HandoffKill::Topic,
         HandoffKill::Card,
         HandoffKill::TopicRecord,
@@ -748,8 +760,10 @@ async fn a_handoff_killed_at_any_point_ends_with_one_confirmation_and_one_topic_
             posts.iter().all(|c| c.thread() == cards[0].thread()),
             "{kill:?}: {posts:#?}"
         );
-        assert!(
+        // A press puts nothing on the transcript; the words do.
+        assert_eq!(
             cards[0].text().contains("转人工"),
+            !matches!(kill, HandoffKill::ConfirmationOfAPress),
             "{kill:?}: the transcript"
         );
     }
