@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use handoff::{
-    AgentId, Attachment, Author, BusinessHours, ClaimOutcome, NewEntry, QueryRecord, Rating, Store,
-    Ticket, TicketId, UserId,
+    AgentId, Attachment, Author, BusinessHours, ClaimOutcome, NewEntry, Opened, QueryRecord,
+    Rating, Store, Ticket, TicketId, UserId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -341,7 +341,8 @@ impl Desk {
             policy: &self.policy,
         };
         let mut conversation = self.conversation(user).await?;
-        let open = match self.store.open_ticket_of(user).await? {
+        let open_ticket = self.store.open_ticket_of(user).await?;
+        let open = match &open_ticket {
             Some(ticket) => Some(OpenTicketView {
                 id: ticket.id,
                 status: ticket.status,
@@ -349,9 +350,35 @@ impl Desk {
             }),
             None => None,
         };
-        let mut effects: VecDeque<Effect> = engine
-            .on_user(&mut conversation, open.as_ref(), &message)
-            .into();
+        // The update that opened the user's open ticket, handled again (a
+        // crash came before its replies went out): it is answered as it was
+        // the first time, against the state before the ticket, and the ticket
+        // it opened stands in for a new one (confirmation, card, details
+        // prompt), instead of being taken for a follow-up.
+        let mut reopening = None;
+        let mut effects: VecDeque<Effect> = match (&open_ticket, &message.key) {
+            (Some(ticket), Some(key)) if ticket.opened_by.as_deref() == Some(key.as_str()) => {
+                let mut before = conversation.clone();
+                let replayed = engine.on_user(&mut before, None, &message);
+                if replayed.iter().any(|e| matches!(e, Effect::OpenTicket(_))) {
+                    tracing::info!(
+                        ticket_id = ticket.id,
+                        chat_id = user,
+                        "the update that opened the ticket, handled again"
+                    );
+                    reopening = Some(ticket.clone());
+                    conversation = before;
+                    replayed.into()
+                } else {
+                    engine
+                        .on_user(&mut conversation, open.as_ref(), &message)
+                        .into()
+                }
+            }
+            _ => engine
+                .on_user(&mut conversation, open.as_ref(), &message)
+                .into(),
+        };
         let mut out = Vec::new();
         let mut records = Vec::new();
         while let Some(effect) = effects.pop_front() {
@@ -378,7 +405,13 @@ impl Desk {
                     out.push(self.to_staff(reply).await?);
                 }
                 Effect::OpenTicket(new) => {
-                    let opened = self.store.open_ticket(new).await?;
+                    let opened = match reopening.take() {
+                        Some(ticket) => Opened {
+                            ticket,
+                            created: true,
+                        },
+                        None => self.store.open_ticket(new).await?,
+                    };
                     tracing::info!(
                         ticket_id = opened.ticket.id,
                         chat_id = user,

@@ -16,6 +16,7 @@ use tokio::runtime::Runtime;
 
 fn new_ticket(user: i64) -> NewTicket {
     NewTicket {
+        opened_by: None,
         user: UserInfo {
             id: user,
             username: None,

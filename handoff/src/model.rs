@@ -115,6 +115,10 @@ pub struct NewTicket {
     pub details: Details,
     /// The conversation so far, oldest first.
     pub transcript: Vec<NewEntry>,
+    /// The dedup key of the event that asked for this ticket (a Telegram
+    /// message), kept on a ticket it creates: see [`Ticket::opened_by`].
+    #[serde(default)]
+    pub opened_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +150,10 @@ pub struct Ticket {
     /// else (see [`crate::Routing::account_managers`]).
     #[serde(default)]
     pub preferred_agent: Option<AgentId>,
+    /// The dedup key of the event that created it: that event handled again
+    /// (after a crash) is the handoff again, not a follow-up.
+    #[serde(default)]
+    pub opened_by: Option<String>,
 }
 
 /// What opening a ticket did.

@@ -357,6 +357,18 @@ impl Store {
         dispatch!(self, b => b.save_state(key, value).await)
     }
 
+    /// Stores `value` under `key` only if nothing is stored there yet, in
+    /// one statement: true for the one caller (of any process) that stored
+    /// it. For work that must happen at most once (opening a forum topic).
+    pub async fn reserve_state(&self, key: &str, value: &serde_json::Value) -> Result<bool> {
+        dispatch!(self, b => b.reserve_state(key, value).await)
+    }
+
+    /// Removes what is stored under `key` (a reservation given up).
+    pub async fn remove_state(&self, key: &str) -> Result<()> {
+        dispatch!(self, b => b.remove_state(key).await)
+    }
+
     // --- pending work ------------------------------------------------------------
 
     /// Keeps work of `kind` until it is done; its id. `owner` names the

@@ -1401,3 +1401,68 @@ async fn small_talk_follows_the_written_language_not_the_language_code() {
         .unwrap();
     assert_eq!(said(&out, 2), vec!["不客气！"]);
 }
+
+/// The update that opened a ticket handled again (the inbox hands it out
+/// once more after a crash), on the real store: either the crash came after
+/// the user's conversation was saved, or between the ticket's commit and
+/// that save (the saved conversation is put back as it was before). Either
+/// way the same update gets what it got the first time: the confirmation of
+/// a new ticket, the details prompt and the card, for the same ticket and
+/// nothing added to it.
+#[tokio::test]
+async fn the_update_that_opened_a_ticket_handled_again_gets_the_handoff_again() {
+    for (words, state_saved) in [
+        ("转人工", true),
+        ("转人工", false),
+        ("/human", true),
+        ("/human", false),
+        // Answered, and the entry escalates: the answer comes again too.
+        ("我的账号被黑了", true),
+        ("我的账号被黑了", false),
+    ] {
+        let scene = Scene::new().await;
+        scene.says(1, "充币没有到账怎么办").await;
+        let before = scene.desk.store().load_state("user:1").await.unwrap();
+        let input = match UserCommand::parse(words) {
+            Some(command) => UserInput::Command(command),
+            None => UserInput::Text(words.into()),
+        };
+        let message = UserMessage {
+            user: Scene::user(1),
+            input,
+            key: Some("1:42".into()),
+        };
+        let first = scene.desk.user(message.clone()).await.unwrap();
+        let ticket = opened_ticket(&first);
+        let transcript = scene.desk.store().transcript(ticket).await.unwrap();
+        if !state_saved {
+            let before = before.clone().expect("a conversation was saved");
+            scene
+                .desk
+                .store()
+                .save_state("user:1", &before)
+                .await
+                .unwrap();
+        }
+        let again = scene.desk.user(message).await.unwrap();
+        let case = format!("{words:?}, conversation saved before the crash: {state_saved}");
+        assert_eq!(again, first, "{case}");
+        assert!(
+            to_user(&again, 1).contains(&&Reply::AskDetails { ticket }),
+            "{case}"
+        );
+        assert_eq!(
+            scene.desk.store().transcript(ticket).await.unwrap(),
+            transcript,
+            "{case}: nothing added to the ticket"
+        );
+        // The next message is the answer to the details prompt, as after
+        // the first handling.
+        let next = scene.says(1, "UID 12345678").await;
+        assert_eq!(
+            to_user(&next, 1),
+            vec![&Reply::DetailsNoted],
+            "{case}: {next:?}"
+        );
+    }
+}

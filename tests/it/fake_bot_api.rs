@@ -7,7 +7,8 @@
 //! - `getUpdates` serves a queue the test pushes to, honouring `offset`
 //!   (confirmed updates are gone) and long-polling up to `timeout`.
 //! - Every call is recorded for assertions; a 429 with `retry_after` can be
-//!   injected for the next call of a method.
+//!   injected for the next call of a method; or the next call done (a
+//!   topic opened, a message sent) and its answer held back (`answer_late`).
 //! - Sent messages get ids; forum topics get thread ids.
 
 #![allow(dead_code)] // shared with the benchmark, which uses a part of it
@@ -78,6 +79,8 @@ struct Inner {
     calls: Vec<Call>,
     /// Injected failures: (method, only to this chat, retry_after).
     faults: Vec<(String, Option<i64>, u32)>,
+    /// Calls done at once and answered late: (method, after).
+    late: Vec<(String, Duration)>,
     next_message_id: i64,
     next_thread_id: i64,
     /// When each update was pushed (benchmark latency).
@@ -358,6 +361,13 @@ impl FakeBotApi {
             .push((method.to_lowercase(), Some(chat), retry_after));
     }
 
+    /// The next call of `method` is done (recorded, with its effect) but
+    /// answered only `after`: as when Telegram acted and its answer was lost
+    /// on the way.
+    pub fn answer_late(&self, method: &str, after: Duration) {
+        self.lock().late.push((method.to_lowercase(), after));
+    }
+
     // -------------------------------------------------------------- calls
 
     pub fn calls(&self) -> Vec<Call> {
@@ -607,6 +617,19 @@ async fn handle(
     if method == "getupdates" {
         return get_updates(&shared, body).await;
     }
+    let late = {
+        let mut inner = shared.inner.lock().unwrap();
+        let at = inner.late.iter().position(|(m, _)| *m == method);
+        at.map(|i| inner.late.remove(i).1)
+    };
+    let response = answer(&shared, method.clone(), body).await;
+    if let Some(after) = late {
+        tokio::time::sleep(after).await;
+    }
+    response
+}
+
+async fn answer(shared: &Shared, method: String, body: Value) -> Response {
     let fault = {
         let mut inner = shared.inner.lock().unwrap();
         let fault = inner

@@ -92,6 +92,7 @@ fn user(id: i64) -> UserInfo {
 
 fn ticket_for(id: i64, priority: Priority, texts: &[&str]) -> NewTicket {
     NewTicket {
+        opened_by: None,
         user: user(id),
         category: Some("deposit".into()),
         priority,
@@ -161,6 +162,8 @@ conformance!(
     ratings_are_one_to_five_and_only_for_closed_tickets,
     notes_stay_on_the_ticket_in_order,
     conversation_state_roundtrips_and_is_replaced,
+    a_state_is_reserved_once_until_removed,
+    a_ticket_keeps_the_key_of_the_event_that_opened_it,
     the_state_and_its_questions_are_saved_together,
     secrets_are_masked_before_they_are_stored,
     the_query_log_accepts_every_outcome,
@@ -757,6 +760,66 @@ async fn conversation_state_roundtrips_and_is_replaced(db: &Db) {
     store.save_state("user:42", &next).await.unwrap();
     assert_eq!(store.load_state("user:42").await.unwrap(), Some(next));
     assert_eq!(store.load_state("user:43").await.unwrap(), None);
+}
+
+async fn a_state_is_reserved_once_until_removed(db: &Db) {
+    let store = &db.store;
+    let first = serde_json::json!({"by": "a"});
+    let second = serde_json::json!({"by": "b"});
+    assert!(
+        store
+            .reserve_state("topic-opening:1:-5", &first)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .reserve_state("topic-opening:1:-5", &second)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.load_state("topic-opening:1:-5").await.unwrap(),
+        Some(first)
+    );
+    assert!(
+        store
+            .reserve_state("topic-opening:2:-5", &second)
+            .await
+            .unwrap()
+    );
+    store.remove_state("topic-opening:1:-5").await.unwrap();
+    assert_eq!(store.load_state("topic-opening:1:-5").await.unwrap(), None);
+    assert!(
+        store
+            .reserve_state("topic-opening:1:-5", &second)
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_ticket_keeps_the_key_of_the_event_that_opened_it(db: &Db) {
+    let store = &db.store;
+    let opened = store
+        .open_ticket(NewTicket {
+            opened_by: Some("msg:1".into()),
+            ..ticket_for(31, Priority::Normal, &["help"])
+        })
+        .await
+        .unwrap();
+    assert!(opened.created);
+    assert_eq!(opened.ticket.opened_by.as_deref(), Some("msg:1"));
+    // Asking again adds to the ticket and leaves who opened it alone.
+    let again = store
+        .open_ticket(NewTicket {
+            opened_by: Some("msg:2".into()),
+            ..ticket_for(31, Priority::Normal, &["still there?"])
+        })
+        .await
+        .unwrap();
+    assert!(!again.created);
+    let ticket = store.open_ticket_of(31).await.unwrap().unwrap();
+    assert_eq!(ticket.opened_by.as_deref(), Some("msg:1"));
 }
 
 async fn the_state_and_its_questions_are_saved_together(db: &Db) {

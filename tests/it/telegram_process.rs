@@ -601,3 +601,170 @@ async fn no_pasted_secret_reaches_a_database_file_after_handling_a_clean_stop_or
     );
     assert_eq!(secrets_on_disk(dir.path()), vec![], "after reopening");
 }
+
+/// Where a handoff's process is killed (SIGKILL), each time with Telegram
+/// holding one call back (a 429 of a minute) so the kill lands there:
+/// before the variant's step.
+#[derive(Debug, Clone, Copy)]
+enum HandoffKill {
+    /// The ticket is committed, the user's confirmation is on its way and
+    /// the card not yet in the outbox.
+    Confirmation,
+    /// The same, the handoff asked for with the [Talk to a human] button.
+    ConfirmationOfAPress,
+    /// The update handled, the card in the outbox, its topic not yet opened.
+    Topic,
+    /// The topic opened and recorded, the card not yet posted in it.
+    Card,
+    /// Telegram opened the topic, its answer (the thread id) never came
+    /// back: the topic is not recorded, and cannot be looked up.
+    TopicRecord,
+}
+
+/// A user asks for a human ("转人工", or the button); the process is killed at `kill`,
+/// started again, and runs until the ticket's card is in its topic.
+/// Returns every call the fake saw.
+async fn handoff_killed(kill: HandoffKill) -> Vec<Call> {
+    let fake = FakeBotApi::start(TOKEN).await;
+    let dir = TempDir::new().unwrap();
+    let database = write_settings(dir.path(), "throttle = false\noutbox_takeover_secs = 1");
+    let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
+    helpdesk
+        .wait_for_line("receiving updates by long polling")
+        .await;
+    let lin = Person::new(6001, "Lin", "zh");
+    let (method, chat) = match kill {
+        HandoffKill::Confirmation | HandoffKill::ConfirmationOfAPress => {
+            ("sendMessage", Some(lin.id))
+        }
+        HandoffKill::Topic | HandoffKill::TopicRecord => ("createForumTopic", None),
+        HandoffKill::Card => ("sendMessage", Some(STAFF)),
+    };
+    match (kill, chat) {
+        (HandoffKill::TopicRecord, _) => fake.answer_late(method, Duration::from_secs(60)),
+        (_, Some(chat)) => fake.refuse_next_to(method, chat, 60),
+        (_, None) => fake.refuse_next(method, 60),
+    }
+    if matches!(kill, HandoffKill::ConfirmationOfAPress) {
+        fake.press(&lin, lin.id, None, "human");
+    } else {
+        fake.user_says(&lin, "转人工");
+    }
+    let held = method.to_lowercase();
+    fake.wait_for_within(
+        &format!("{kill:?}: {method} held back"),
+        Duration::from_secs(30),
+        |calls| {
+            calls.iter().any(|c| {
+                c.ok == matches!(kill, HandoffKill::TopicRecord)
+                    && c.method == held
+                    && (chat.is_none() || c.chat() == chat)
+            })
+        },
+    )
+    .await;
+    if !matches!(
+        kill,
+        HandoffKill::Confirmation | HandoffKill::ConfirmationOfAPress
+    ) {
+        // The update's handling finished: only the outbox holds work.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while pending(&database).await.0 > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{kill:?}: the update was never handled"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    helpdesk.child.kill().expect("SIGKILL helpdesk");
+    helpdesk.exit().await;
+
+    let mut helpdesk = Helpdesk::start(&fake, dir.path(), &["run"], &[]);
+    helpdesk
+        .wait_for_line("receiving updates by long polling")
+        .await;
+    fake.wait_for_within(
+        &format!("{kill:?}: the card after the restart"),
+        Duration::from_secs(30),
+        |calls| {
+            posts_in(calls, STAFF)
+                .iter()
+                .any(|c| c.buttons().contains(&"claim:1".to_owned()))
+        },
+    )
+    .await;
+    // Whatever else the restart sends (the details prompt after a replay).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pending(&database).await != (0, 0) {
+        assert!(
+            Instant::now() < deadline,
+            "{kill:?}: work left in the store"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    fake.settle(Duration::from_millis(500)).await;
+    helpdesk.terminate();
+    helpdesk.exit().await;
+    fake.calls()
+}
+
+/// Killed at each point of a handoff and started again, the bot ends as
+/// if nothing happened: the user was told once that a human has the ticket
+/// (and asked once for details), never "added to your ticket"; the ticket
+/// has one topic, and its card with [Claim] and [Close] is in it.
+#[tokio::test]
+async fn a_handoff_killed_at_any_point_ends_with_one_confirmation_and_one_topic_with_its_card() {
+    for kill in [
+        HandoffKill::Confirmation,
+        HandoffKill::ConfirmationOfAPress,
+        HandoffKill::Topic,
+        HandoffKill::Card,
+        HandoffKill::TopicRecord,
+    ] {
+        let calls = handoff_killed(kill).await;
+        let to_user: Vec<&str> = posts_in(&calls, 6001).iter().map(|c| c.text()).collect();
+        let confirmations = to_user
+            .iter()
+            .filter(|t| t.contains("已为您转接人工客服，工单号 #1"))
+            .count();
+        assert_eq!(confirmations, 1, "{kill:?}: {to_user:#?}");
+        assert!(
+            !to_user.iter().any(|t| t.contains("已加入工单")),
+            "{kill:?}: {to_user:#?}"
+        );
+        let prompts = to_user.iter().filter(|t| t.contains("UID")).count();
+        assert_eq!(prompts, 1, "{kill:?}: {to_user:#?}");
+
+        let topics: Vec<&Call> = calls
+            .iter()
+            .filter(|c| c.ok && c.method == "createforumtopic")
+            .collect();
+        assert_eq!(topics.len(), 1, "{kill:?}: {topics:#?}");
+        let posts = posts_in(&calls, STAFF);
+        let cards: Vec<&&Call> = posts
+            .iter()
+            .filter(|c| c.buttons() == ["claim:1", "close:1"])
+            .collect();
+        assert_eq!(cards.len(), 1, "{kill:?}: {posts:#?}");
+        // Everything about the ticket is in the card's topic; but where
+        // Telegram opened the topic and its thread id was lost with the
+        // process, the card goes to the group's General topic rather than
+        // to a second topic.
+        assert_eq!(
+            cards[0].thread().is_some(),
+            !matches!(kill, HandoffKill::TopicRecord),
+            "{kill:?}: {posts:#?}"
+        );
+        assert!(
+            posts.iter().all(|c| c.thread() == cards[0].thread()),
+            "{kill:?}: {posts:#?}"
+        );
+        // A press puts nothing on the transcript; the words do.
+        assert_eq!(
+            cards[0].text().contains("转人工"),
+            !matches!(kill, HandoffKill::ConfirmationOfAPress),
+            "{kill:?}: the transcript"
+        );
+    }
+}

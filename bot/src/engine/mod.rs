@@ -638,6 +638,7 @@ impl Engine<'_> {
             priority,
             details,
             transcript: std::mem::take(&mut conversation.turns),
+            opened_by: message.key.clone(),
         }));
     }
 }

@@ -27,7 +27,7 @@ use crate::telegram::split::{CAPTION_LIMIT, MESSAGE_LIMIT, split_text, telegram_
 /// Telegram's limit on callback data.
 const CALLBACK_DATA_LIMIT: usize = 64;
 /// How many 429s in a row one call waits out before giving up.
-const MAX_RETRIES: u32 = 5;
+pub(crate) const MAX_RETRIES: u32 = 5;
 
 /// The Bot API, paced or not.
 #[derive(Clone)]
@@ -188,15 +188,17 @@ impl Courier {
     }
 
     /// Opens a forum topic; returns its thread id.
-    pub async fn create_topic(&self, chat: ChatId, name: &str) -> Result<ThreadId, RequestError> {
+    /// One `createForumTopic` call, not repeated after a 429: the caller
+    /// keeps a reservation around each attempt (see `outbox`).
+    pub async fn create_topic_once(
+        &self,
+        chat: ChatId,
+        name: &str,
+    ) -> Result<ThreadId, RequestError> {
         // Topic names are 1–128 characters.
         let name: String = name.chars().take(128).collect();
-        let topic = self
-            .patiently("createForumTopic", |api| {
-                let name = name.clone();
-                async move { call!(api, |bot| bot.create_forum_topic(chat, name)) }
-            })
-            .await?;
+        let api = self.api.clone();
+        let topic = call!(api, |bot| bot.create_forum_topic(chat, name))?;
         Ok(topic.thread_id)
     }
 

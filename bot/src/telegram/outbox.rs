@@ -12,18 +12,19 @@
 //! forgotten once Telegram took it (or refused it for good), so a crash
 //! loses none: a running process takes over the posts of a silent one.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use handoff::{PendingKind, TicketId};
 use serde::{Deserialize, Serialize};
+use teloxide::RequestError;
 use teloxide::types::{ChatId, InlineKeyboardMarkup, MessageId, ThreadId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::telegram::courier::Courier;
+use crate::telegram::courier::{Courier, MAX_RETRIES};
 use crate::telegram::keeper::Keeper;
 use crate::telegram::split::{MESSAGE_LIMIT, telegram_len};
 use crate::telegram::topics::{TopicRecord, Topics};
@@ -131,6 +132,7 @@ impl Outbox {
             queues: HashMap::new(),
             sent: HashMap::new(),
             flushes: Vec::new(),
+            orphaned: HashSet::new(),
         };
         let tasks = Arc::new(Tasks {
             worker: tokio::spawn(worker.run(rx)).abort_handle(),
@@ -206,6 +208,8 @@ struct Worker {
     /// When recent messages went out, per group.
     sent: HashMap<i64, VecDeque<Instant>>,
     flushes: Vec<oneshot::Sender<()>>,
+    /// Tickets whose topic in a group was reserved and never recorded.
+    orphaned: HashSet<(TicketId, i64)>,
 }
 
 enum Next {
@@ -384,14 +388,51 @@ impl Worker {
         self.spend(group, cost);
     }
 
-    /// The ticket's topic in `group`, opened now if it has none there.
-    async fn topic(&self, group: i64, ticket: TicketId, name: &str) -> anyhow::Result<TopicRecord> {
+    /// The ticket's topic in `group`, opened now if it has none there;
+    /// `None` if its opening was reserved before and never recorded (a
+    /// process stopped between Telegram opening it and recording it, which
+    /// the Bot API cannot look up): the post then goes to the group's
+    /// General topic rather than to a second topic of the ticket.
+    async fn topic(
+        &mut self,
+        group: i64,
+        ticket: TicketId,
+        name: &str,
+    ) -> anyhow::Result<Option<TopicRecord>> {
         if let Some(record) = self.topics.of_ticket(ticket).await?
             && record.chat == group
         {
-            return Ok(record);
+            return Ok(Some(record));
         }
-        let thread = self.courier.create_topic(ChatId(group), name).await?;
+        if self.orphaned.contains(&(ticket, group)) {
+            return Ok(None);
+        }
+        let mut refused = 0;
+        let thread = loop {
+            if !self.topics.reserve(ticket, group, name).await? {
+                return self.reserved_before(group, ticket, name).await;
+            }
+            match self.courier.create_topic_once(ChatId(group), name).await {
+                Ok(thread) => break thread,
+                // Refused: nothing was opened, the reservation is given back.
+                Err(RequestError::RetryAfter(after)) if refused < MAX_RETRIES => {
+                    refused += 1;
+                    self.topics.release(ticket, group).await?;
+                    tracing::warn!(
+                        method = "createForumTopic",
+                        retry_after_secs = after.seconds(),
+                        "Telegram asked to slow down"
+                    );
+                    tokio::time::sleep(after.duration().max(Duration::from_millis(10))).await;
+                }
+                Err(error @ (RequestError::RetryAfter(_) | RequestError::Api(_))) => {
+                    self.topics.release(ticket, group).await?;
+                    return Err(error.into());
+                }
+                // The call may have reached Telegram: the reservation stays.
+                Err(error) => return Err(error.into()),
+            }
+        };
         let record = TopicRecord {
             chat: group,
             thread: thread.0.0,
@@ -404,10 +445,39 @@ impl Worker {
             thread = record.thread,
             "topic opened"
         );
-        Ok(record)
+        Ok(Some(record))
     }
 
-    async fn deliver(&self, post: StaffPost) -> anyhow::Result<()> {
+    /// The topic's opening was reserved before: another process opening it
+    /// now (its record comes soon), or one that stopped before recording it.
+    async fn reserved_before(
+        &mut self,
+        group: i64,
+        ticket: TicketId,
+        name: &str,
+    ) -> anyhow::Result<Option<TopicRecord>> {
+        {
+            for _ in 0..20 {
+                if let Some(record) = self.topics.stored(ticket).await?
+                    && record.chat == group
+                {
+                    return Ok(Some(record));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tracing::warn!(
+                ticket_id = ticket,
+                chat_id = group,
+                topic = name,
+                "this ticket's topic was being opened when a process stopped, and was never \
+                 recorded; its posts go to the group's General topic, not to a second topic"
+            );
+            self.orphaned.insert((ticket, group));
+            Ok(None)
+        }
+    }
+
+    async fn deliver(&mut self, post: StaffPost) -> anyhow::Result<()> {
         let chat = ChatId(post.group);
         let mut thread = post.thread;
         if let Some(ticket) = post.ticket {
@@ -415,8 +485,9 @@ impl Worker {
                 Body::Card { topic_name, .. } => topic_name.clone(),
                 _ => format!("#{ticket}"),
             };
-            let record = self.topic(post.group, ticket, &name).await?;
-            thread = Some(ThreadId(MessageId(record.thread)));
+            if let Some(record) = self.topic(post.group, ticket, &name).await? {
+                thread = Some(ThreadId(MessageId(record.thread)));
+            }
         }
         match post.body {
             Body::Card { text, keyboard, .. } => {

@@ -446,7 +446,10 @@ impl Shell {
             .user(UserMessage {
                 user: user_info(&query.from),
                 input: UserInput::Button(action),
-                key: None,
+                // Never on a transcript (a press is not a message); a
+                // ticket opened by a press keeps it, so the press handled
+                // again after a crash is the handoff again.
+                key: Some(format!("callback:{}", query.id)),
             })
             .await
         {

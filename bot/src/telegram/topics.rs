@@ -28,6 +28,10 @@ fn topic_key(ticket: TicketId) -> String {
     format!("topic:{ticket}")
 }
 
+fn opening_key(ticket: TicketId, chat: i64) -> String {
+    format!("topic-opening:{ticket}:{chat}")
+}
+
 fn thread_key(chat: i64, thread: i32) -> String {
     format!("thread:{chat}:{thread}")
 }
@@ -83,6 +87,37 @@ impl Topics {
             .expect("topics poisoned")
             .insert((chat, thread), record.ticket);
         Ok(Some(record.ticket))
+    }
+
+    /// Reserves the opening of `ticket`'s topic in `chat`, once for all
+    /// processes and all time: true for the one caller that may call
+    /// `createForumTopic`. Reserved before that call, so a crash between
+    /// Telegram opening the topic and [`Topics::save`] recording it never
+    /// leads to a second topic.
+    pub async fn reserve(&self, ticket: TicketId, chat: i64, name: &str) -> Result<bool> {
+        Ok(self
+            .store
+            .reserve_state(
+                &opening_key(ticket, chat),
+                &serde_json::json!({ "chat": chat, "name": name }),
+            )
+            .await?)
+    }
+
+    /// Gives the reservation back: Telegram refused to open the topic, so
+    /// none was opened.
+    pub async fn release(&self, ticket: TicketId, chat: i64) -> Result<()> {
+        Ok(self.store.remove_state(&opening_key(ticket, chat)).await?)
+    }
+
+    /// The record in the store, past the cache (another process may have
+    /// written it).
+    pub async fn stored(&self, ticket: TicketId) -> Result<Option<TopicRecord>> {
+        self.by_ticket
+            .lock()
+            .expect("topics poisoned")
+            .remove(&ticket);
+        self.of_ticket(ticket).await
     }
 
     pub async fn save(&self, ticket: TicketId, record: TopicRecord) -> Result<()> {

@@ -245,8 +245,8 @@ macro_rules! common_queries {
                         let id: i64 = sqlx::query_scalar(
                             "INSERT INTO tickets \
                              (user_id, username, display_name, language, status, priority, category, details, opened_at, \
-                              team, preferred_agent, preferred_until) \
-                             VALUES ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                              team, preferred_agent, preferred_until, opened_by) \
+                             VALUES ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
                         )
                         .bind(new.user.id)
                         .bind(new.user.username.as_deref())
@@ -259,6 +259,7 @@ macro_rules! common_queries {
                         .bind(team)
                         .bind(manager)
                         .bind(manager.map(|_| at + routing.manager_wait()))
+                        .bind(new.opened_by.as_deref())
                         .fetch_one(&mut *w.tx)
                         .await?;
                         (id, true)
@@ -756,6 +757,31 @@ macro_rules! common_queries {
                 .bind(crate::store::now())
                 .execute(&mut *w.tx)
                 .await?;
+                w.commit().await
+            }
+
+            pub async fn reserve_state(&self, key: &str, value: &serde_json::Value) -> Result<bool> {
+                let mut w = self.begin_write().await?;
+                let stored = sqlx::query(
+                    "INSERT INTO chat_state (key, value, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(value.to_string())
+                .bind(crate::store::now())
+                .execute(&mut *w.tx)
+                .await?
+                .rows_affected();
+                w.commit().await?;
+                Ok(stored == 1)
+            }
+
+            pub async fn remove_state(&self, key: &str) -> Result<()> {
+                let mut w = self.begin_write().await?;
+                sqlx::query("DELETE FROM chat_state WHERE key = $1")
+                    .bind(key)
+                    .execute(&mut *w.tx)
+                    .await?;
                 w.commit().await
             }
 

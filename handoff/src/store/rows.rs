@@ -30,6 +30,7 @@ pub(crate) struct TicketRow {
     pub rating_comment: Option<String>,
     pub team: Option<String>,
     pub preferred_agent: Option<i64>,
+    pub opened_by: Option<String>,
 }
 
 impl TicketRow {
@@ -62,6 +63,7 @@ impl TicketRow {
             }),
             team: self.team,
             preferred_agent: self.preferred_agent,
+            opened_by: self.opened_by,
         })
     }
 }
