@@ -180,6 +180,28 @@ pub struct Desk {
     chat_locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// One chat's lock, held while one of its events is handled.
+struct ChatGuard<'a> {
+    locks: &'a Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    chat: i64,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Drop for ChatGuard<'_> {
+    fn drop(&mut self) {
+        // Release first; then the map's is the last handle unless another
+        // event of the chat holds or waits for the lock.
+        drop(self.guard.take());
+        let mut locks = self.locks.lock().expect("chat locks poisoned");
+        if locks
+            .get(&self.chat)
+            .is_some_and(|lock| Arc::strong_count(lock) == 1)
+        {
+            locks.remove(&self.chat);
+        }
+    }
+}
+
 fn user_key(id: UserId) -> String {
     format!("user:{id}")
 }
@@ -285,9 +307,24 @@ impl Desk {
         &self.staff
     }
 
-    fn chat_lock(&self, chat: i64) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.chat_locks.lock().expect("chat locks poisoned");
-        locks.entry(chat).or_default().clone()
+    /// Waits until no other event of `chat` is being handled; the chat's
+    /// lock is forgotten once nobody holds or waits for it, so the map
+    /// holds only the chats busy now.
+    async fn lock_chat(&self, chat: i64) -> ChatGuard<'_> {
+        let lock = {
+            let mut locks = self.chat_locks.lock().expect("chat locks poisoned");
+            locks.entry(chat).or_default().clone()
+        };
+        ChatGuard {
+            locks: &self.chat_locks,
+            chat,
+            guard: Some(lock.lock_owned().await),
+        }
+    }
+
+    /// How many chats have a lock now (held or waited for).
+    pub fn busy_chats(&self) -> usize {
+        self.chat_locks.lock().expect("chat locks poisoned").len()
     }
 
     async fn conversation(&self, user: UserId) -> Result<Conversation> {
@@ -333,8 +370,7 @@ impl Desk {
     /// Handles one event from a user.
     pub async fn user(&self, message: UserMessage) -> Result<Vec<Outgoing>> {
         let user = message.user.id;
-        let lock = self.chat_lock(user);
-        let _guard = lock.lock().await;
+        let _chat = self.lock_chat(user).await;
         let knowledge = self.knowledge();
         let engine = Engine {
             knowledge: &knowledge,
@@ -560,8 +596,7 @@ impl Desk {
             tracing::warn!(chat_id = agent, "staff command from a non-agent refused");
             return Ok(vec![to_agent(Reply::Refused(Refusal::NotAllowed), None)]);
         }
-        let lock = self.chat_lock(agent);
-        let _guard = lock.lock().await;
+        let _chat = self.lock_chat(agent).await;
         let mut state = self.agent_state(agent).await?;
         let mut out = Vec::new();
         let refuse = |refusal: Refusal| vec![to_agent(Reply::Refused(refusal), None)];
@@ -838,8 +873,7 @@ impl Desk {
     /// Tells the user their ticket closed and asks for the rating.
     async fn closed(&self, ticket: &Ticket) -> Result<Vec<Outgoing>> {
         let user = ticket.user.id;
-        let lock = self.chat_lock(user);
-        let _guard = lock.lock().await;
+        let _chat = self.lock_chat(user).await;
         let knowledge = self.knowledge();
         let engine = Engine {
             knowledge: &knowledge,

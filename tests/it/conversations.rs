@@ -1466,3 +1466,15 @@ async fn the_update_that_opened_a_ticket_handled_again_gets_the_handoff_again() 
         );
     }
 }
+
+#[tokio::test]
+async fn the_desk_forgets_a_chats_lock_once_its_events_are_handled() {
+    let scene = Scene::new().await;
+    for user in 100..120 {
+        scene.says(user, "充币没有到账怎么办").await;
+    }
+    let ticket = opened_ticket(&scene.says(1, "/human").await);
+    scene.agent(ALICE, &format!("/claim {ticket}")).await;
+    scene.agent(ALICE, "/close").await;
+    assert_eq!(scene.desk.busy_chats(), 0);
+}
