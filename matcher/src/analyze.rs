@@ -254,7 +254,10 @@ pub(crate) fn char_bounds(text: &str) -> Vec<usize> {
         .collect()
 }
 
-pub(crate) fn is_han(c: char) -> bool {
+/// Whether `c` is a Chinese (Han) character: the CJK unified ideographs,
+/// extension A, the compatibility ideographs and the supplementary planes'
+/// extensions. The one definition the matcher and the bot share.
+pub fn is_han(c: char) -> bool {
     matches!(c,
         '\u{3400}'..='\u{4DBF}'
         | '\u{4E00}'..='\u{9FFF}'

@@ -26,6 +26,7 @@ mod index;
 mod normalize;
 mod semantic;
 
+pub use analyze::is_han;
 pub use faq::{Diagnostic, Faq, LoadError, Loaded, Severity};
 pub use index::{BuildError, Evidence, Matcher};
 pub use prior::Prior;

@@ -242,7 +242,7 @@ fn new_questions(knowledge: &Knowledge, linked: Vec<Linked>) -> Vec<EntryQuestio
 /// characters; else the ticket's language unless that is Chinese (a Chinese
 /// user writing in English), then English.
 fn language_of(text: &str, ticket_language: &str) -> String {
-    if text.chars().any(is_han) {
+    if text.chars().any(matcher::is_han) {
         "zh".to_owned()
     } else if ticket_language.is_empty() || ticket_language.starts_with("zh") {
         "en".to_owned()
@@ -251,9 +251,6 @@ fn language_of(text: &str, ticket_language: &str) -> String {
     }
 }
 
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' | '\u{20000}'..='\u{2ffff}')
-}
 
 /// Lowercase, simplified Chinese, letters and digits only: two wordings
 /// that differ in case, punctuation or spacing are the same question.
@@ -309,7 +306,7 @@ fn features(text: &str) -> HashSet<String> {
         word.clear();
     };
     for c in text.chars() {
-        if is_han(c) {
+        if matcher::is_han(c) {
             flush_word(&mut word, &mut features);
             han.push(c);
         } else if c.is_alphanumeric() {

@@ -677,7 +677,7 @@ fn records(candidates: &[Candidate]) -> Vec<CandidateRecord> {
 /// means English. Tokens with digits (tx hashes, order ids) and anything
 /// else (emoji, other scripts) say nothing.
 pub fn detect_language(text: &str) -> Option<&'static str> {
-    if text.chars().any(is_han) {
+    if text.chars().any(matcher::is_han) {
         return Some("zh");
     }
     (english_words(text) >= 1).then_some("en")
@@ -692,9 +692,6 @@ fn english_words(text: &str) -> usize {
     .count()
 }
 
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}')
-}
 
 /// Telegram's `language_code` (`zh-hans`, `en-US`) to our short tag.
 pub fn normalize_language_code(code: &str) -> Option<String> {
