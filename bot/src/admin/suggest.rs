@@ -251,7 +251,6 @@ fn language_of(text: &str, ticket_language: &str) -> String {
     }
 }
 
-
 /// Lowercase, simplified Chinese, letters and digits only: two wordings
 /// that differ in case, punctuation or spacing are the same question.
 pub fn normalise(text: &str) -> String {

@@ -692,7 +692,6 @@ fn english_words(text: &str) -> usize {
     .count()
 }
 
-
 /// Telegram's `language_code` (`zh-hans`, `en-US`) to our short tag.
 pub fn normalize_language_code(code: &str) -> Option<String> {
     let primary = code.split(['-', '_']).next()?.trim().to_ascii_lowercase();
