@@ -393,21 +393,6 @@ static BIP39_HAN: LazyLock<HashSet<char>> = LazyLock::new(|| {
 /// one by one.
 fn chinese_seed_phrases(text: &str) -> Vec<Range<usize>> {
     let markers = marker_spans(text);
-    let lower = ascii_lower(text);
-    let cues = cue_hits(&lower, SEED_CUES, &markers);
-    let mut spans = Vec::new();
-    let mut run: Vec<Range<usize>> = Vec::new();
-    let mut close_run = |run: &mut Vec<Range<usize>>| {
-        if let (Some(first), Some(last)) = (run.first(), run.last()) {
-            let cued = cues
-                .iter()
-                .any(|c| c.end <= first.start && char_distance(text, c.end, first.start) <= 40);
-            if run.len() >= 12 || (cued && run.len() >= 6) {
-                spans.push(first.start..last.end);
-            }
-        }
-        run.clear();
-    };
     // Tokens: maximal runs of what may not stand between words.
     let is_gap =
         |c: char| c.is_whitespace() || c.is_ascii_digit() || ",，、;；.:：()（）#-".contains(c);
@@ -426,31 +411,38 @@ fn chinese_seed_phrases(text: &str) -> Vec<Range<usize>> {
     if let Some(s) = start {
         tokens.push(s..text.len());
     }
-    for token in tokens {
+    let words = tokens.into_iter().map(|token| {
         let mut chars = text[token.clone()].chars();
         let listed = match (chars.next(), chars.next()) {
             (Some(c), None) => BIP39_HAN.contains(&c) && !inside(&markers, token.start),
             _ => false,
         };
-        if !listed {
-            close_run(&mut run);
-            continue;
-        }
-        if let Some(prev) = run.last()
-            && !WORD_GAP.is_match(&text[prev.end..token.start])
-        {
-            close_run(&mut run);
-        }
-        run.push(token);
-    }
-    close_run(&mut run);
-    spans
+        (token, listed)
+    });
+    seed_runs(text, &markers, &ascii_lower(text), words)
 }
 
 fn seed_phrases(text: &str) -> Vec<Range<usize>> {
     let markers = marker_spans(text);
     let lower = ascii_lower(text);
-    let cues = cue_hits(&lower, SEED_CUES, &markers);
+    let words = WORD.find_iter(text).map(|word| {
+        let listed = !inside(&markers, word.start()) && BIP39.contains(&lower[word.range()]);
+        (word.range(), listed)
+    });
+    seed_runs(text, &markers, &lower, words)
+}
+
+/// The seed phrases among `words` (each with whether it is on a seed
+/// wordlist): listed words set apart by nothing but word gaps, twelve or
+/// more in a row, or six or more within 40 characters after a seed cue.
+/// `lower` is `text` lowercased (ASCII), `markers` its mask markers.
+fn seed_runs(
+    text: &str,
+    markers: &[Range<usize>],
+    lower: &str,
+    words: impl IntoIterator<Item = (Range<usize>, bool)>,
+) -> Vec<Range<usize>> {
+    let cues = cue_hits(lower, SEED_CUES, markers);
     let mut spans = Vec::new();
     let mut run: Vec<Range<usize>> = Vec::new();
     let mut close_run = |run: &mut Vec<Range<usize>>| {
@@ -464,18 +456,17 @@ fn seed_phrases(text: &str) -> Vec<Range<usize>> {
         }
         run.clear();
     };
-    for word in WORD.find_iter(text) {
-        let listed = !inside(&markers, word.start()) && BIP39.contains(&lower[word.range()]);
+    for (word, listed) in words {
         if !listed {
             close_run(&mut run);
             continue;
         }
         if let Some(prev) = run.last()
-            && !WORD_GAP.is_match(&text[prev.end..word.start()])
+            && !WORD_GAP.is_match(&text[prev.end..word.start])
         {
             close_run(&mut run);
         }
-        run.push(word.range());
+        run.push(word);
     }
     close_run(&mut run);
     spans
