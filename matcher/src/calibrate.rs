@@ -67,6 +67,16 @@ pub struct Sample {
     pub group: u32,
 }
 
+impl Sample {
+    /// The sample's weighted log-loss under a model that gave it
+    /// probability `p` of being right.
+    pub(crate) fn log_loss(&self, p: f32) -> f64 {
+        let p = f64::from(p).clamp(1e-6, 1.0 - 1e-6);
+        let y = if self.correct { p } else { 1.0 - p };
+        -f64::from(self.weight) * y.ln()
+    }
+}
+
 /// The model's inputs for a candidate's features.
 fn inputs(features: &[f32; FEATURES], chinese: bool) -> [f32; INPUTS] {
     let mut x = [0.0; INPUTS];
@@ -200,11 +210,7 @@ impl ConfidenceModel {
                 return f64::INFINITY;
             };
             test.iter()
-                .map(|(s, x)| {
-                    let p = f64::from(model.probability(x)).clamp(1e-6, 1.0 - 1e-6);
-                    let y = if s.correct { p } else { 1.0 - p };
-                    -f64::from(s.weight) * y.ln()
-                })
+                .map(|(s, x)| s.log_loss(model.probability(x)))
                 .sum::<f64>()
         };
         std::thread::scope(|scope| {
@@ -381,13 +387,9 @@ impl ConfidenceModel {
             // ordered a Chinese paraphrase worse, 0.05 against 0.03).
             return ConfidenceModel::fit(samples);
         }
-        let adjusted = prior.adjusted(samples, ridge);
         let loss = |model: &ConfidenceModel, test: &[&Sample]| -> f64 {
             test.iter()
-                .map(|s| {
-                    let p = f64::from(model.apply(&s.features, s.chinese)).clamp(1e-6, 1.0 - 1e-6);
-                    -f64::from(s.weight) * if s.correct { p.ln() } else { (1.0 - p).ln() }
-                })
+                .map(|s| s.log_loss(model.apply(&s.features, s.chinese)))
                 .sum::<f64>()
         };
         let (mut with_prior, mut alone) = (0.0, 0.0);
@@ -398,10 +400,11 @@ impl ConfidenceModel {
             with_prior += loss(&prior.adjusted(&train, ridge), &test);
             alone += loss(&ConfidenceModel::fit(&train), &test);
         }
+        // Only the chosen model is fitted on every sample.
         if alone < with_prior {
             ConfidenceModel::fit(samples)
         } else {
-            adjusted
+            prior.adjusted(samples, ridge)
         }
     }
 

@@ -171,13 +171,11 @@ impl Prior {
     /// `fit`), per unit of weight: how well it predicts them.
     pub fn log_loss(&self, sets: &[TrainingSet]) -> f64 {
         let samples = samples(sets);
-        let (mut loss, mut total) = (0.0f64, 0.0f64);
-        for s in &samples {
-            let p = f64::from(self.model.apply(&s.features, s.chinese)).clamp(1e-6, 1.0 - 1e-6);
-            let w = f64::from(s.weight);
-            loss -= w * if s.correct { p.ln() } else { (1.0 - p).ln() };
-            total += w;
-        }
+        let loss: f64 = samples
+            .iter()
+            .map(|s| s.log_loss(self.model.apply(&s.features, s.chinese)))
+            .sum();
+        let total: f64 = samples.iter().map(|s| f64::from(s.weight)).sum();
         loss / total.max(1e-9)
     }
 
