@@ -350,6 +350,33 @@ impl Store {
         dispatch!(self, b => b.load_state(key).await)
     }
 
+    /// A list kept as JSON under a state `key` (none stored: empty);
+    /// `what` names it in errors.
+    pub(crate) async fn load_list<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+        what: &'static str,
+    ) -> Result<Vec<T>> {
+        match self.load_state(key).await? {
+            None => Ok(Vec::new()),
+            Some(value) => {
+                serde_json::from_value(value).map_err(|source| StoreError::Corrupt { what, source })
+            }
+        }
+    }
+
+    /// Keeps `list` as JSON under a state `key`.
+    pub(crate) async fn save_list<T: serde::Serialize>(
+        &self,
+        key: &str,
+        what: &'static str,
+        list: &[T],
+    ) -> Result<()> {
+        let value =
+            serde_json::to_value(list).map_err(|source| StoreError::Corrupt { what, source })?;
+        self.save_state(key, &value).await
+    }
+
     /// Stores (replacing) the conversation state under `key`. The value is
     /// the engine's own JSON and is stored as given (not masked: the engine
     /// keeps masked text in it).

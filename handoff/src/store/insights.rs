@@ -82,27 +82,15 @@ impl Store {
             if links.len() > MAX_LINKS_PER_ENTRY {
                 links.drain(..links.len() - MAX_LINKS_PER_ENTRY);
             }
-            let value =
-                serde_json::to_value(&links).map_err(|source| super::StoreError::Corrupt {
-                    what: "FAQ links",
-                    source,
-                })?;
-            self.save_state(&link_key(entry_id), &value).await?;
+            self.save_list(&link_key(entry_id), "FAQ links", &links)
+                .await?;
         }
         Ok(())
     }
 
     /// The links to one entry, oldest first.
     pub async fn links_of(&self, entry_id: &str) -> Result<Vec<FaqLink>> {
-        match self.load_state(&link_key(entry_id)).await? {
-            None => Ok(Vec::new()),
-            Some(value) => {
-                serde_json::from_value(value).map_err(|source| super::StoreError::Corrupt {
-                    what: "FAQ links",
-                    source,
-                })
-            }
-        }
+        self.load_list(&link_key(entry_id), "FAQ links").await
     }
 
     /// The users' questions on tickets linked to any of `entry_ids` since

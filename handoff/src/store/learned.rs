@@ -106,10 +106,6 @@ impl Store {
     }
 
     async fn save_learned(&self, all: &[Learned]) -> Result<()> {
-        let value = serde_json::to_value(all).map_err(|source| super::StoreError::Corrupt {
-            what: "learned phrasings",
-            source,
-        })?;
-        self.save_state(KEY, &value).await
+        self.save_list(KEY, "learned phrasings", all).await
     }
 }
