@@ -67,8 +67,8 @@ pub fn split(faq: &Faq, keep: Keep, hide_every: usize, offset: usize) -> (Faq, V
 }
 
 /// `faq` with learned phrasings (entry id, text) as questions of their
-/// entries: Chinese for a text with a Han character, else the FAQ's
-/// default language for a FAQ written in one, else English. A phrasing of
+/// entries: Chinese for a text with a Han character, else the entry's
+/// language when its questions are in one, else English. A phrasing of
 /// an entry the FAQ no longer has, or one its entry already asks, is left
 /// out.
 pub fn with_learned(faq: &Faq, learned: &[(String, String)]) -> Faq {
