@@ -134,44 +134,36 @@ fn sources(root: &Path, shared: &Path) -> Vec<Source> {
     out
 }
 
-/// The training questions of a source, as evidence.
-fn training(source: &Source) -> Vec<TrainingSet> {
+/// The training questions of a source, as evidence: one dataset, however
+/// many splits it has, so that each source weighs as one.
+fn training(source: &Source) -> TrainingSet {
     let config = MatcherConfig::default();
-    let mut sets = Vec::new();
+    let mut asked = Vec::new();
     for (i, (keep, hide_every)) in source.splits.iter().enumerate() {
         let keep: Keep = keep;
-        let (small, asked) = split(&source.faq, keep, *hide_every, i);
+        let (small, questions) = split(&source.faq, keep, *hide_every, i);
         let matcher =
             Matcher::build_with_prior(&small, config, &Prior::flat()).expect("the split builds");
-        sets.push(TrainingSet {
-            name: source.name.to_string(),
-            asked: asked
+        asked.extend(
+            questions
                 .iter()
-                .map(|q| (matcher.evidence(&q.query), q.expected.clone()))
-                .collect(),
-        });
+                .map(|q| (matcher.evidence(&q.query), q.expected.clone())),
+        );
     }
     if !source.extra.is_empty() {
         let matcher =
             Matcher::build_with_prior(&source.faq, config, &Prior::flat()).expect("the FAQ builds");
-        sets.push(TrainingSet {
-            name: source.name.to_string(),
-            asked: source
+        asked.extend(
+            source
                 .extra
                 .iter()
-                .map(|q| (matcher.evidence(&q.query), q.expected.clone()))
-                .collect(),
-        });
+                .map(|q| (matcher.evidence(&q.query), q.expected.clone())),
+        );
     }
-    // One dataset weighs as one, however many splits it has.
-    let mut merged = TrainingSet {
+    TrainingSet {
         name: source.name.to_string(),
-        asked: Vec::new(),
-    };
-    for set in sets {
-        merged.asked.extend(set.asked);
+        asked,
     }
-    vec![merged]
 }
 
 /// The log-loss on a source's training splits of matchers built on each
@@ -312,10 +304,9 @@ fn main() {
         .map(|w| PathBuf::from(&w[1]))
         .unwrap_or_else(|| root.join("../shared/eval"));
     let sources = sources(&root, &shared);
-    let training: Vec<Vec<TrainingSet>> = sources.iter().map(training).collect();
-    for (source, sets) in sources.iter().zip(&training) {
-        let questions: usize = sets.iter().map(|s| s.asked.len()).sum();
-        eprintln!("{}: {questions} training questions", source.name);
+    let training: Vec<TrainingSet> = sources.iter().map(training).collect();
+    for set in &training {
+        eprintln!("{}: {} training questions", set.name, set.asked.len());
     }
     let used = used();
     // Leave one source out: a prior fitted on the others, for each.
@@ -325,7 +316,8 @@ fn main() {
                 .iter()
                 .enumerate()
                 .filter(|&(i, _)| i != held)
-                .flat_map(|(_, sets)| sets.iter().filter(|s| !s.asked.is_empty()).cloned())
+                .filter(|(_, set)| !set.asked.is_empty())
+                .map(|(_, set)| set.clone())
                 .collect();
             Prior::fit(&others, &used).expect("the other sources train a prior")
         })
@@ -371,13 +363,13 @@ fn main() {
             }
         }
     }
-    for ((source, sets), prior) in sources.iter().zip(&training).zip(&lodo) {
+    for ((source, set), prior) in sources.iter().zip(&training).zip(&lodo) {
         let prior = prior.with_adjust_ridge(ridge);
         println!(
             "lodo {} (trained on {}): log-loss on its training splits {:.4}",
             source.name,
             prior.trained_on().join(", "),
-            prior.log_loss(sets)
+            prior.log_loss(std::slice::from_ref(set))
         );
         for (name, keep, queries) in &source.evals {
             let faq = match keep {
@@ -399,7 +391,6 @@ fn main() {
     }
     let all: Vec<TrainingSet> = training
         .into_iter()
-        .flatten()
         .filter(|s| !s.asked.is_empty())
         .collect();
     let prior = Prior::fit(&all, &used)
