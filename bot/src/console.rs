@@ -52,7 +52,7 @@ pub struct Console {
 
 pub const BANNER: &str = "helpdesk chat: the bot offline. You are the user; type a question.
   /agent  switch to the agent side (/queue, /next, /claim N, /close, /note, /faq ID, /link ID; plain text goes to the user;
-          admins: /stats, /reload, /suggest)
+          admins: /stats, /reload, /suggest, /unlearn ENTRY_ID TEXT)
   /user   switch back to the user side (/start, /help, /human, /cancel, /faq)
   1, 2 …  press a button of the last message shown to your side
   /quit   leave";
