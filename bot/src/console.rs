@@ -13,9 +13,11 @@ use anyhow::Result;
 use handoff::{UserId, UserInfo};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::admin::{Admin, AdminCommand};
+use crate::admin::Admin;
 use crate::desk::{AgentCommand, AgentProfile, Desk, Outgoing, Recipient};
-use crate::engine::{UserCommand, UserInput, UserMessage};
+use crate::engine::Refusal;
+use crate::engine::commands::{self, Command, Role};
+use crate::engine::{UserInput, UserMessage};
 use crate::render::{Button, render};
 use crate::settings::Settings;
 use crate::startup;
@@ -128,18 +130,6 @@ impl Console {
             }
             _ => {}
         }
-        if self.side == Side::Agent
-            && let Some(command) = AdminCommand::parse(line)
-        {
-            let reply = self.admin.handle(self.agent.id, command).await?;
-            let text = reply.render(&self.desk.staff().language);
-            let mut lines = text.lines();
-            let mut printed = format!("bot → admin: {}\n", lines.next().unwrap_or_default());
-            for line in lines {
-                printed.push_str(&format!("    {line}\n"));
-            }
-            return Ok(printed);
-        }
         let pressed = line.parse::<usize>().ok().and_then(|n| {
             let buttons = match self.side {
                 Side::User => &self.user_buttons,
@@ -149,40 +139,77 @@ impl Console {
                 .and_then(|i| buttons.get(i))
                 .map(|b| b.action.clone())
         });
-        let outgoing = match self.side {
-            Side::User => {
-                let input = match pressed {
-                    Some(action) => UserInput::Button(action),
-                    None => match UserCommand::parse(line) {
-                        Some(command) => UserInput::Command(command),
-                        None => UserInput::Text(line.to_owned()),
-                    },
-                };
-                self.next_message_id += 1;
-                self.desk
-                    .user(UserMessage {
-                        user: self.user.clone(),
-                        input,
-                        key: Some(format!("console:{}", self.next_message_id)),
-                    })
-                    .await?
-            }
-            Side::Agent => {
-                let command = match pressed {
-                    Some(action) => Ok(AgentCommand::Button(action)),
-                    None => AgentCommand::parse(line),
-                };
-                match command {
-                    Ok(command) => self.desk.agent(self.agent.id, command).await?,
-                    Err(refusal) => vec![Outgoing {
-                        to: Recipient::Agent(self.agent.id),
-                        ticket: None,
-                        language: self.desk.staff().language.clone(),
-                        reply: crate::engine::Reply::Refused(refusal),
-                    }],
-                }
-            }
+        let side = match self.side {
+            Side::User => commands::Side::User,
+            Side::Agent => commands::Side::Staff,
         };
+        let parsed = match pressed {
+            Some(action) if self.side == Side::User => {
+                return self.user_says(UserInput::Button(action)).await;
+            }
+            Some(action) => Ok(Some(Command::Agent(AgentCommand::Button(action)))),
+            None => commands::parse(line, side),
+        };
+        let me = match self.side {
+            Side::User => self.user.id,
+            Side::Agent => self.agent.id,
+        };
+        let outgoing = match parsed {
+            Ok(None) if self.side == Side::User => {
+                return self.user_says(UserInput::Text(line.to_owned())).await;
+            }
+            Ok(None) => {
+                let command = AgentCommand::Reply {
+                    text: line.to_owned(),
+                    attachments: Vec::new(),
+                };
+                self.desk.agent(me, command).await?
+            }
+            Ok(Some(Command::User(command))) => {
+                return self.user_says(UserInput::Command(command)).await;
+            }
+            Ok(Some(command)) if self.side == Side::User && command.role() != Role::Anyone => {
+                tracing::warn!(chat_id = me, "staff command from a non-agent refused");
+                vec![Outgoing {
+                    to: Recipient::User(me),
+                    ticket: None,
+                    language: self.user.language.clone(),
+                    reply: crate::engine::Reply::Refused(Refusal::NotAllowed),
+                }]
+            }
+            Ok(Some(Command::Agent(command))) => self.desk.agent(me, command).await?,
+            Ok(Some(Command::Admin(command))) => {
+                let reply = self.admin.handle(me, command).await?;
+                let text = reply.render(&self.desk.staff().language);
+                let mut lines = text.lines();
+                let mut printed = format!("bot → admin: {}\n", lines.next().unwrap_or_default());
+                for line in lines {
+                    printed.push_str(&format!("    {line}\n"));
+                }
+                return Ok(printed);
+            }
+            Ok(Some(Command::WhoAmI)) => return Ok(format!("(your id is {me})\n")),
+            Err(refusal) => vec![Outgoing {
+                to: Recipient::Agent(me),
+                ticket: None,
+                language: self.desk.staff().language.clone(),
+                reply: crate::engine::Reply::Refused(refusal),
+            }],
+        };
+        Ok(self.show(&outgoing))
+    }
+
+    /// The user side's message to the desk.
+    async fn user_says(&mut self, input: UserInput) -> Result<String> {
+        self.next_message_id += 1;
+        let outgoing = self
+            .desk
+            .user(UserMessage {
+                user: self.user.clone(),
+                input,
+                key: Some(format!("console:{}", self.next_message_id)),
+            })
+            .await?;
         Ok(self.show(&outgoing))
     }
 

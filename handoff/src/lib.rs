@@ -17,7 +17,9 @@ pub mod hours;
 mod model;
 pub mod redact;
 pub mod routing;
+#[cfg(feature = "store")]
 mod store;
+#[cfg(feature = "store")]
 #[doc(hidden)]
 pub mod testing;
 
@@ -25,5 +27,7 @@ pub use details::Details;
 pub use hours::BusinessHours;
 pub use model::*;
 pub use routing::Routing;
-pub use store::learned::{Learned, LearnedFrom};
+#[cfg(feature = "store")]
+pub use store::learned::Learned;
+#[cfg(feature = "store")]
 pub use store::{BackendKind, Pending, PendingKind, Store, StoreError};

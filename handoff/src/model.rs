@@ -301,3 +301,13 @@ pub struct UnansweredQuestion {
     pub text: String,
     pub count: u64,
 }
+
+/// What taught a phrasing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LearnedFrom {
+    /// The user pressed "Solved" under the entry's answer.
+    Solved,
+    /// The user picked the entry among the "did you mean" choices.
+    Picked,
+}

@@ -251,6 +251,11 @@ impl Store {
         dispatch!(self, b => b.agent_tickets(agent).await)
     }
 
+    /// A user's tickets, newest first, at most `limit` (`/whois`).
+    pub async fn user_tickets(&self, user: UserId, limit: i64) -> Result<Vec<Ticket>> {
+        dispatch!(self, b => b.user_tickets(user, limit).await)
+    }
+
     // --- the queue ---------------------------------------------------------
 
     /// Gives a waiting ticket to `agent`. Atomic: of any number of

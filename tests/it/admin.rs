@@ -456,7 +456,7 @@ async fn an_agents_link_becomes_a_new_question_for_that_entry_as_yaml_to_paste()
         .desk
         .agent(
             AGENT,
-            AgentCommand::parse("/link deposit-not-credited").unwrap(),
+            crate::support::agent_command("/link deposit-not-credited").unwrap(),
         )
         .await
         .unwrap();
@@ -955,7 +955,7 @@ async fn suggest_lists_what_users_taught_and_unlearn_drops_a_bad_phrasing() {
         AdminReply::Unlearned(Some(false))
     );
     assert_eq!(
-        AdminCommand::parse("/unlearn"),
+        crate::support::admin_command("/unlearn"),
         Some(AdminCommand::Unlearn {
             entry_id: String::new(),
             text: String::new()
@@ -964,13 +964,13 @@ async fn suggest_lists_what_users_taught_and_unlearn_drops_a_bad_phrasing() {
     assert_eq!(
         scene
             .admin
-            .handle(ADMIN, AdminCommand::parse("/unlearn").unwrap())
+            .handle(ADMIN, crate::support::admin_command("/unlearn").unwrap())
             .await
             .unwrap(),
         AdminReply::Unlearned(None)
     );
     assert_eq!(
-        AdminCommand::parse("/unlearn deposit-x 充币 没到"),
+        crate::support::admin_command("/unlearn deposit-x 充币 没到"),
         Some(AdminCommand::Unlearn {
             entry_id: "deposit-x".into(),
             text: "充币 没到".into()

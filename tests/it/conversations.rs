@@ -104,7 +104,7 @@ impl Scene {
     }
 
     async fn says(&self, user: i64, text: &str) -> Vec<Outgoing> {
-        match UserCommand::parse(text) {
+        match crate::support::user_command(text) {
             Some(command) => self.send(user, UserInput::Command(command)).await,
             None => self.send(user, UserInput::Text(text.into())).await,
         }
@@ -115,7 +115,7 @@ impl Scene {
     }
 
     async fn agent(&self, agent: i64, text: &str) -> Vec<Outgoing> {
-        let command = AgentCommand::parse(text).expect("a valid agent command");
+        let command = crate::support::agent_command(text).expect("a valid agent command");
         self.desk.agent(agent, command).await.unwrap()
     }
 
@@ -498,14 +498,14 @@ async fn an_agent_command_without_its_argument_gets_its_usage_not_unknown_comman
         ("/help", "Agent commands: /queue"),
         ("/start", "Agent commands: /queue"),
     ] {
-        let refusal = AgentCommand::parse(typed).expect_err(typed);
+        let refusal = crate::support::agent_command(typed).expect_err(typed);
         let text = render(&Reply::Refused(refusal), "en", faq).text;
         assert!(text.starts_with(usage), "{typed}: {text}");
         assert!(!text.contains("Unknown command"), "{typed}: {text}");
     }
     // /faq and /link without an id also list the ids to choose from.
     let text = render(
-        &Reply::Refused(AgentCommand::parse("/faq").unwrap_err()),
+        &Reply::Refused(crate::support::agent_command("/faq").unwrap_err()),
         "en",
         faq,
     )
@@ -514,7 +514,7 @@ async fn an_agent_command_without_its_argument_gets_its_usage_not_unknown_comman
         text.ends_with("FAQ ids: deposit-not-credited, deposit-address, account-stolen, reset-2fa"),
         "{text}"
     );
-    let unknown = AgentCommand::parse("/frobnicate").expect_err("not a command");
+    let unknown = crate::support::agent_command("/frobnicate").expect_err("not a command");
     assert!(
         render(&Reply::Refused(unknown), "en", faq)
             .text
@@ -1269,7 +1269,7 @@ async fn an_agent_writing_in_an_unclaimed_tickets_topic_is_told_to_claim_it_firs
         .agent_on(
             ALICE,
             Some(ticket),
-            AgentCommand::parse("hello, looking into it").unwrap(),
+            crate::support::agent_command("hello, looking into it").unwrap(),
         )
         .await
         .unwrap();
@@ -1282,7 +1282,11 @@ async fn an_agent_writing_in_an_unclaimed_tickets_topic_is_told_to_claim_it_firs
     // /close typed in that topic closes it, as its [Close] button does.
     let out = scene
         .desk
-        .agent_on(ALICE, Some(ticket), AgentCommand::parse("/close").unwrap())
+        .agent_on(
+            ALICE,
+            Some(ticket),
+            crate::support::agent_command("/close").unwrap(),
+        )
         .await
         .unwrap();
     assert!(
@@ -1366,7 +1370,7 @@ async fn small_talk_follows_the_written_language_not_the_language_code() {
         .desk
         .user(as_zh_client(
             1,
-            UserInput::Command(UserCommand::parse("/start").unwrap()),
+            UserInput::Command(crate::support::user_command("/start").unwrap()),
         ))
         .await
         .unwrap();
@@ -1423,7 +1427,7 @@ async fn the_update_that_opened_a_ticket_handled_again_gets_the_handoff_again() 
         let scene = Scene::new().await;
         scene.says(1, "充币没有到账怎么办").await;
         let before = scene.desk.store().load_state("user:1").await.unwrap();
-        let input = match UserCommand::parse(words) {
+        let input = match crate::support::user_command(words) {
             Some(command) => UserInput::Command(command),
             None => UserInput::Text(words.into()),
         };

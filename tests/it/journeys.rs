@@ -52,7 +52,7 @@ struct Row {
 }
 
 fn text(t: &str) -> AgentCommand {
-    AgentCommand::parse(t).expect("parses")
+    crate::support::agent_command(t).expect("parses")
 }
 
 async fn desk(dir: &TempDir) -> Desk {
@@ -545,7 +545,7 @@ async fn every_user_command_and_button_gets_its_rulebook_answer_in_every_state()
 
 #[tokio::test]
 async fn admin_commands_answer_admins_and_refuse_agents_and_strangers() {
-    use bot::admin::{Admin, AdminCommand, AdminReply};
+    use bot::admin::{Admin, AdminReply};
     let dir = TempDir::new().unwrap();
     let settings = settings(&dir);
     let desk = std::sync::Arc::new(bot::startup::build_desk(&settings, &[]).await.unwrap());
@@ -559,7 +559,7 @@ async fn admin_commands_answer_admins_and_refuse_agents_and_strangers() {
     let mut broken = Vec::new();
     for text in commands {
         for who in [ADMIN, ALICE, STRANGER] {
-            let command = AdminCommand::parse(text).expect("an admin command");
+            let command = crate::support::admin_command(text).expect("an admin command");
             let reply = admin.handle(who, command).await.unwrap();
             let refused = reply == AdminReply::Refused;
             if refused != (who != ADMIN) {

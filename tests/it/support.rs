@@ -47,3 +47,37 @@ entries:
       zh: 请在登录页点击“无法验证”，按提示重置。
       en: Tap "Can't verify" on the login page and follow the steps.
 "#;
+
+/// What a user's typed line is, through the one vocabulary: a command, or
+/// `None` for text.
+pub fn user_command(text: &str) -> Option<bot::engine::UserCommand> {
+    use bot::engine::commands::{Command, Side, parse};
+    match parse(text, Side::User) {
+        Ok(Some(Command::User(command))) => Some(command),
+        _ => None,
+    }
+}
+
+/// What a staff member's typed line is, through the one vocabulary: plain
+/// text is a reply to the ticket in hand.
+pub fn agent_command(text: &str) -> Result<bot::engine::AgentCommand, bot::engine::Refusal> {
+    use bot::engine::AgentCommand;
+    use bot::engine::commands::{Command, Side, parse};
+    match parse(text, Side::Staff)? {
+        None => Ok(AgentCommand::Reply {
+            text: text.to_owned(),
+            attachments: Vec::new(),
+        }),
+        Some(Command::Agent(command)) => Ok(command),
+        Some(other) => panic!("`{text}` is not an agent command: {other:?}"),
+    }
+}
+
+/// An admin's typed command, through the one vocabulary.
+pub fn admin_command(text: &str) -> Option<bot::engine::AdminCommand> {
+    use bot::engine::commands::{Command, Side, parse};
+    match parse(text, Side::Staff) {
+        Ok(Some(Command::Admin(command))) => Some(command),
+        _ => None,
+    }
+}

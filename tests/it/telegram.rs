@@ -802,9 +802,7 @@ async fn a_banned_user_is_told_once_and_ignored_until_unbanned_and_the_reason_is
     .await;
 
     let store = scene.running().desk().store();
-    let record = bot::telegram::abuse::ban_record(store, user.id)
-        .await
-        .unwrap();
+    let record = bot::desk::bans::ban_record(store, user.id).await.unwrap();
     assert!(!record.banned);
     let reasons: Vec<(&bool, &str, i64)> = record
         .history

@@ -27,6 +27,8 @@ use anyhow::Result;
 use chrono::Utc;
 use handoff::AgentId;
 
+pub use engine::AdminCommand;
+
 use crate::desk::Desk;
 use crate::settings::Settings;
 
@@ -36,60 +38,6 @@ use self::reload::{ReloadOutcome, Reloader, Watch};
 pub const SUGGEST_DAYS: i64 = 30;
 /// How many entries and clusters `/suggest` shows in a chat.
 pub const SUGGEST_LIMIT: usize = 10;
-
-/// A command only admins may use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AdminCommand {
-    /// Today's and the last 7 days' numbers.
-    Stats,
-    /// Reload the FAQ files now.
-    Reload,
-    /// New questions for entries and clusters of unanswered questions.
-    Suggest,
-    /// Forget a phrasing learned from traffic (`/unlearn ENTRY_ID TEXT`, as
-    /// `/suggest` lists it); empty parts get the usage.
-    Unlearn { entry_id: String, text: String },
-}
-
-impl AdminCommand {
-    /// `/stats`, `/reload`, `/suggest` (also `/stats@BotName`); `None` for
-    /// anything else.
-    pub fn parse(text: &str) -> Option<AdminCommand> {
-        let word = text.trim().strip_prefix('/')?.split_whitespace().next()?;
-        let word = word.split('@').next().unwrap_or(word).to_ascii_lowercase();
-        match word.as_str() {
-            "stats" => Some(AdminCommand::Stats),
-            "reload" => Some(AdminCommand::Reload),
-            "suggest" => Some(AdminCommand::Suggest),
-            "unlearn" => {
-                let rest = text
-                    .trim()
-                    .split_once(char::is_whitespace)
-                    .map_or("", |(_, rest)| rest);
-                let (entry_id, text) = rest
-                    .trim()
-                    .split_once(char::is_whitespace)
-                    .unwrap_or((rest.trim(), ""));
-                Some(AdminCommand::Unlearn {
-                    entry_id: entry_id.to_owned(),
-                    text: text.trim().to_owned(),
-                })
-            }
-            _ => None,
-        }
-    }
-
-    /// The command's name, for logs (never its arguments: a learned
-    /// phrasing is a user's text).
-    pub fn name(&self) -> &'static str {
-        match self {
-            AdminCommand::Stats => "stats",
-            AdminCommand::Reload => "reload",
-            AdminCommand::Suggest => "suggest",
-            AdminCommand::Unlearn { .. } => "unlearn",
-        }
-    }
-}
 
 /// What an admin command produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -276,24 +224,4 @@ impl Admin {
 pub struct Running {
     pub watch: Option<Watch>,
     pub metrics: Option<metrics::MetricsServer>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn admin_commands_are_recognised_with_or_without_the_bot_name() {
-        assert_eq!(AdminCommand::parse("/stats"), Some(AdminCommand::Stats));
-        assert_eq!(
-            AdminCommand::parse(" /Reload@HelpdeskBot "),
-            Some(AdminCommand::Reload)
-        );
-        assert_eq!(
-            AdminCommand::parse("/suggest now"),
-            Some(AdminCommand::Suggest)
-        );
-        assert_eq!(AdminCommand::parse("/queue"), None);
-        assert_eq!(AdminCommand::parse("stats"), None);
-    }
 }

@@ -1,19 +1,18 @@
 //! Words only the Telegram shell needs: flood and ban notices, the answer
-//! in a chat where the bot was added by mistake, ban confirmations, and the
-//! command menus. They belong in `render` with the rest of the words (the
+//! in a chat where the bot was added by mistake, `/whoami`, and the
+//! command menus (generated from the command vocabulary). They belong in `render` with the rest of the words (the
 //! engine has no `Reply` for them yet); kept here, in one place, until it
 //! does. Chinese and English like everything else; staff get
 //! `staff.language`.
 
+use engine::commands::{self, Role};
 use teloxide::types::BotCommand;
 
 /// Something the shell itself says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
     /// Too many messages in the flood window: said once per window.
-    Paused {
-        seconds: u64,
-    },
+    Paused { seconds: u64 },
     /// The user is banned: said once per ban.
     Banned,
     /// In a group or channel that is not a staff group.
@@ -22,23 +21,7 @@ pub enum Notice {
     /// topic: not a command, and not sent to the user. Said once a person.
     NotSentFromTopic,
     /// `/whoami`: the sender's user id, and the group's chat id in a group.
-    WhoAmI {
-        user: i64,
-        group: Option<i64>,
-    },
-    // --- to staff ---
-    BanRecorded {
-        user: i64,
-        reason: String,
-    },
-    Unbanned {
-        user: i64,
-    },
-    NotBanned {
-        user: i64,
-    },
-    BanUsage,
-    StaffCannotBeBanned,
+    WhoAmI { user: i64, group: Option<i64> },
 }
 
 fn t<'a>(lang: &str, zh: &'a str, en: &'a str) -> &'a str {
@@ -85,113 +68,22 @@ pub fn text(notice: &Notice, lang: &str) -> String {
             }
             text
         }
-        Notice::BanRecorded { user, reason } => {
-            if lang == "zh" {
-                format!("用户 {user} 已被封禁。原因：{reason}")
-            } else {
-                format!("User {user} is banned. Reason: {reason}")
-            }
-        }
-        Notice::Unbanned { user } => {
-            if lang == "zh" {
-                format!("用户 {user} 已解除封禁。")
-            } else {
-                format!("User {user} is unbanned.")
-            }
-        }
-        Notice::NotBanned { user } => {
-            if lang == "zh" {
-                format!("用户 {user} 未被封禁。")
-            } else {
-                format!("User {user} is not banned.")
-            }
-        }
-        Notice::BanUsage => t(
-            lang,
-            "用法：/ban 用户ID 原因（在工单话题中：/ban 原因）；/unban 用户ID",
-            "Usage: /ban USER_ID REASON (in a ticket's topic: /ban REASON); /unban USER_ID",
-        )
-        .to_owned(),
-        Notice::StaffCannotBeBanned => t(lang, "不能封禁客服人员。", "Staff cannot be banned.").to_owned(),
     }
 }
 
-fn command(name: &str, description: &str) -> BotCommand {
-    BotCommand::new(name, description)
+/// The menu of `role` in `lang`, from the one command vocabulary.
+fn menu(role: Role, lang: &str) -> Vec<BotCommand> {
+    commands::menu(role)
+        .map(|spec| BotCommand::new(spec.name, spec.help(lang)))
+        .collect()
 }
 
 /// The menu users see in a private chat.
 pub fn user_commands(lang: &str) -> Vec<BotCommand> {
-    vec![
-        command("start", t(lang, "开始", "Start over")),
-        command(
-            "faq",
-            t(lang, "按分类浏览常见问题", "Browse the FAQ by category"),
-        ),
-        command("human", t(lang, "转人工客服", "Talk to a human agent")),
-        command("cancel", t(lang, "退出排队", "Leave the queue")),
-        command("help", t(lang, "帮助", "Help")),
-    ]
+    menu(Role::User, lang)
 }
 
 /// The menu agents see in the staff group and their private chat.
 pub fn agent_commands(lang: &str) -> Vec<BotCommand> {
-    vec![
-        command("queue", t(lang, "等待中的工单", "Tickets waiting")),
-        command("next", t(lang, "接下一个工单", "Claim the next ticket")),
-        command(
-            "claim",
-            t(lang, "接工单：/claim 编号", "Claim a ticket: /claim N"),
-        ),
-        command("mine", t(lang, "我的工单", "My tickets")),
-        command("close", t(lang, "关闭工单", "Close the ticket")),
-        command(
-            "note",
-            t(
-                lang,
-                "内部备注（用户看不到）",
-                "Internal note (the user never sees it)",
-            ),
-        ),
-        command(
-            "faq",
-            t(
-                lang,
-                "发送常见问题答案：/faq 条目ID",
-                "Send an FAQ answer: /faq ID",
-            ),
-        ),
-        command(
-            "link",
-            t(
-                lang,
-                "记录应回答的条目：/link 条目ID",
-                "Record which entry should have answered: /link ID",
-            ),
-        ),
-        command(
-            "transfer",
-            t(
-                lang,
-                "转给其他客服：/transfer 客服ID",
-                "Hand over: /transfer AGENT_ID",
-            ),
-        ),
-        command(
-            "ban",
-            t(
-                lang,
-                "封禁用户：/ban 用户ID 原因",
-                "Ban a user: /ban USER_ID REASON",
-            ),
-        ),
-        command(
-            "unban",
-            t(
-                lang,
-                "解除封禁：/unban 用户ID",
-                "Lift a ban: /unban USER_ID",
-            ),
-        ),
-    ]
+    menu(Role::Agent, lang)
 }

@@ -418,6 +418,16 @@ macro_rules! common_queries {
                 rows.into_iter().map(TicketRow::into_ticket).collect()
             }
 
+            pub async fn user_tickets(&self, user: UserId, limit: i64) -> Result<Vec<Ticket>> {
+                let rows: Vec<TicketRow> =
+                    sqlx::query_as("SELECT * FROM tickets WHERE user_id = $1 ORDER BY opened_at DESC, id DESC LIMIT $2")
+                        .bind(user)
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?;
+                rows.into_iter().map(TicketRow::into_ticket).collect()
+            }
+
             pub async fn claim(&self, id: TicketId, agent: AgentId) -> Result<ClaimOutcome> {
                 let mut w = self.begin_write().await?;
                 let claimed: Option<TicketRow> = sqlx::query_as(

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, Store};
+use crate::LearnedFrom;
 
 const KEY: &str = "faq-learned";
 /// At most this many phrasings are kept (the newest).
@@ -23,16 +24,6 @@ pub const MAX_LEARNED: usize = 5_000;
 /// A phrasing longer than this (in characters) is not learned: a question
 /// is short, and a long text teaches the matcher little.
 pub const MAX_LEARNED_CHARS: usize = 300;
-
-/// What taught a phrasing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LearnedFrom {
-    /// The user pressed "Solved" under the entry's answer.
-    Solved,
-    /// The user picked the entry among the "did you mean" choices.
-    Picked,
-}
 
 /// One learned phrasing of an entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

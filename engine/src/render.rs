@@ -8,10 +8,11 @@
 
 use std::fmt::Write;
 
-use handoff::{Author, Details, Priority, QueuePosition};
+use handoff::{Author, Details, Priority, QueuePosition, Status};
 use matcher::Faq;
 
-use crate::engine::{Action, BackAt, QueueLine, Refusal, Reply, TicketCard};
+use crate::commands::{self, Side};
+use crate::{Action, BackAt, PastTicket, QueueLine, Refusal, Reply, TicketCard};
 
 /// A message ready for a shell: text plus rows of buttons.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,12 +64,7 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
             buttons: vec![vec![button(t(lang, "浏览常见问题", "Browse FAQ"), Action::Browse), human()]],
         },
         Reply::Help => Message {
-            text: t(
-                lang,
-                "直接输入问题即可。\n/faq 按分类浏览常见问题\n/human 转人工客服\n/cancel 退出排队\n/start 重新开始",
-                "Just type your question.\n/faq browse the FAQ by category\n/human talk to a human agent\n/cancel leave the queue\n/start start over",
-            )
-            .to_owned(),
+            text: user_help(lang),
             buttons: vec![vec![button(t(lang, "浏览常见问题", "Browse FAQ"), Action::Browse), human()]],
         },
         Reply::Answer { entry_id } => {
@@ -290,6 +286,23 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         Reply::Queue(lines) => plain(queue_text(lines)),
         Reply::Mine(lines) if lines.is_empty() => plain("You hold no open ticket: /queue, then /claim N or /next.".into()),
         Reply::Mine(lines) => plain(mine_text(lines)),
+        Reply::BanRecorded { user, reason } => plain(if lang == "zh" {
+            format!("用户 {user} 已被封禁。原因：{reason}")
+        } else {
+            format!("User {user} is banned. Reason: {reason}")
+        }),
+        Reply::Unbanned { user, was_banned: true } => plain(if lang == "zh" {
+            format!("用户 {user} 已解除封禁。")
+        } else {
+            format!("User {user} is unbanned.")
+        }),
+        Reply::Unbanned { user, was_banned: false } => plain(if lang == "zh" {
+            format!("用户 {user} 未被封禁。")
+        } else {
+            format!("User {user} is not banned.")
+        }),
+        Reply::UserTickets { user, tickets } if tickets.is_empty() => plain(format!("User {user} has no tickets.")),
+        Reply::UserTickets { user, tickets } => plain(user_tickets_text(*user, tickets)),
         Reply::ClosedByAgent { ticket } => plain(format!("#{ticket} closed; the user is asked for a rating.")),
         Reply::NoteAdded { ticket } => plain(format!("Note added to #{ticket} (internal, not sent to the user).")),
         Reply::Linked { ticket, entry_id } => plain(format!("#{ticket}: recorded that `{entry_id}` should have answered.")),
@@ -428,6 +441,38 @@ fn details_text(details: &Details) -> String {
     parts.join(" · ")
 }
 
+/// `/help` for users: the user commands of the vocabulary.
+fn user_help(lang: &str) -> String {
+    let mut out = t(lang, "直接输入问题即可。", "Just type your question.").to_owned();
+    for spec in commands::menu(commands::Role::User).filter(|spec| spec.name != "help") {
+        let _ = write!(out, "\n/{} {}", spec.name, spec.help(lang));
+    }
+    out
+}
+
+fn user_tickets_text(user: handoff::UserId, tickets: &[PastTicket]) -> String {
+    let mut out = format!("User {user}: {} tickets, newest first:", tickets.len());
+    for ticket in tickets {
+        let status = match ticket.status {
+            Status::Waiting => "waiting",
+            Status::Claimed => "claimed",
+            Status::Closed => "closed",
+            Status::Cancelled => "cancelled",
+        };
+        let _ = write!(
+            out,
+            "\n#{} · {status} · {} · {}",
+            ticket.id,
+            ticket.category.as_deref().unwrap_or("uncategorised"),
+            ticket.opened_at.format("%Y-%m-%d"),
+        );
+        if let Some(score) = ticket.rating {
+            let _ = write!(out, " · {}", "★".repeat(usize::from(score)));
+        }
+    }
+    out
+}
+
 fn mine_text(lines: &[QueueLine]) -> String {
     ticket_list(format!("You hold {}:", lines.len()), lines, false)
 }
@@ -455,30 +500,36 @@ fn ticket_list(mut out: String, lines: &[QueueLine], waiting: bool) -> String {
     out
 }
 
-const AGENT_COMMANDS: &str = "Agent commands: /queue /next /claim N /close /note TEXT /faq ID /link ID /transfer AGENT_ID /mine /whoami";
-
 fn refusal_text(refusal: &Refusal) -> String {
     match refusal {
         Refusal::NotAllowed => "Sorry, that command is for support staff only.".into(),
         Refusal::NoSuchTicket(id) => format!("There is no ticket #{id}."),
-        Refusal::AlreadyClaimed { ticket, by } => format!("#{ticket} is already claimed by agent {by}."),
+        Refusal::AlreadyClaimed { ticket, by } => {
+            format!("#{ticket} is already claimed by agent {by}.")
+        }
         Refusal::NotOpen { ticket } => format!("#{ticket} is not open."),
-        Refusal::NoTicketInHand => "You have no ticket in hand: /queue, then /claim N or /next.".into(),
+        Refusal::NoTicketInHand => {
+            "You have no ticket in hand: /queue, then /claim N or /next.".into()
+        }
         Refusal::NotYours { ticket } => format!("#{ticket} is claimed by another agent."),
         Refusal::UnknownEntry(id) => format!("There is no FAQ entry `{id}`."),
-        Refusal::UnknownCommand => format!("Unknown command. {AGENT_COMMANDS}"),
-        Refusal::Usage { command } => match command.as_str() {
-            "claim" => "Usage: /claim N, the ticket's number (/queue lists them).".into(),
-            "close" => "Usage: /close (the ticket in hand) or /close N.".into(),
-            "note" => "Usage: /note TEXT (an internal note on the ticket in hand).".into(),
-            "faq" => "Usage: /faq ID sends that FAQ entry's answer to the user of the ticket in hand.".into(),
-            "link" => "Usage: /link ID records which FAQ entry should have answered.".into(),
-            "transfer" => "Usage: /transfer AGENT_ID, the numeric Telegram id of another agent (/whoami tells anyone theirs).".into(),
-            _ => AGENT_COMMANDS.into(),
+        Refusal::UnknownCommand => {
+            format!("Unknown command. {}", commands::agent_command_list("en"))
+        }
+        Refusal::Usage { command } => match commands::find(command, Side::Staff) {
+            Some(spec) if command != "help" => spec.usage("en"),
+            _ => commands::agent_command_list("en"),
         },
         Refusal::NoWaitingTickets => "No ticket is waiting.".into(),
-        Refusal::NotClaimedYet { ticket } => format!("#{ticket} is not claimed yet: claim it first (/claim {ticket}), then write; nothing was sent."),
-        Refusal::TransferToSelf => "That is you: /transfer AGENT_ID hands the ticket to another agent.".into(),
-        Refusal::NotAnAgent(id) => format!("{id} is not an agent here: /transfer takes the numeric Telegram id of a configured agent."),
+        Refusal::NotClaimedYet { ticket } => format!(
+            "#{ticket} is not claimed yet: claim it first (/claim {ticket}), then write; nothing was sent."
+        ),
+        Refusal::TransferToSelf => {
+            "That is you: /transfer AGENT_ID hands the ticket to another agent.".into()
+        }
+        Refusal::StaffCannotBeBanned => "Staff cannot be banned.".into(),
+        Refusal::NotAnAgent(id) => format!(
+            "{id} is not an agent here: /transfer takes the numeric Telegram id of a configured agent."
+        ),
     }
 }

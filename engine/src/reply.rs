@@ -3,7 +3,7 @@
 
 use handoff::{
     AgentId, Attachment, Details, Priority, QueuePosition, Status, TicketId, TranscriptEntry,
-    UserInfo,
+    UserId, UserInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -127,6 +127,16 @@ pub struct QueueLine {
     pub waiting_minutes: i64,
 }
 
+/// One of a user's tickets, as `/whois` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PastTicket {
+    pub id: TicketId,
+    pub status: Status,
+    pub category: Option<String>,
+    pub opened_at: chrono::DateTime<chrono::Utc>,
+    pub rating: Option<u8>,
+}
+
 /// Why an agent's command did nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
@@ -162,6 +172,8 @@ pub enum Refusal {
     },
     /// `/transfer` to an id that is not a configured agent.
     NotAnAgent(AgentId),
+    /// `/ban` naming an agent or admin.
+    StaffCannotBeBanned,
 }
 
 /// One thing the bot says.
@@ -258,6 +270,21 @@ pub enum Reply {
     Queue(Vec<QueueLine>),
     /// `/mine`: the open tickets the agent holds.
     Mine(Vec<QueueLine>),
+    /// `/ban`: recorded.
+    BanRecorded {
+        user: UserId,
+        reason: String,
+    },
+    /// `/unban`: lifted, or there was no ban to lift.
+    Unbanned {
+        user: UserId,
+        was_banned: bool,
+    },
+    /// `/whois`: a user's tickets so far, newest first.
+    UserTickets {
+        user: UserId,
+        tickets: Vec<PastTicket>,
+    },
     Claimed(TicketCard),
     /// To the agent a ticket was transferred to, with its card.
     TransferredToYou {

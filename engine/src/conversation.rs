@@ -1,14 +1,5 @@
-//! The conversation engine: pure decisions, no I/O.
-//!
-//! It takes one event and the state that matters for it (the user's
-//! [`Conversation`], a view of their open ticket) and returns [`Effect`]s:
-//! what to say and what to store. The [`crate::desk`] executes effects
-//! against the store and feeds results back (a ticket that opened). Telegram,
-//! the console and the tests are shells around that; nothing here knows
-//! tokio, sqlx or teloxide.
-
-mod reply;
-mod understand;
+//! A user's conversation: the state kept between messages, the events a
+//! user sends, and [`Engine`], which turns one event into [`Effect`]s.
 
 use std::collections::HashSet;
 
@@ -19,8 +10,10 @@ use handoff::{
 use matcher::{Candidate, Decision, Faq, Matcher, Outcome};
 use serde::{Deserialize, Serialize};
 
-pub use reply::{Action, BackAt, QueueInfo, QueueLine, Refusal, Reply, TicketCard};
-pub use understand::{Understanding, understand};
+use crate::commands::UserCommand;
+use crate::language::{detect_language, english_words, normalize_language_code};
+use crate::reply::{Action, QueueInfo, Reply, TicketCard};
+use crate::understand::{Understanding, understand};
 
 /// How many turns of a conversation the bot keeps before a handoff; the
 /// oldest go first. A ticket gets them all.
@@ -71,33 +64,6 @@ pub struct Conversation {
 
 /// At most this many answers remember their feedback.
 const FEEDBACK_MEMORY: usize = 20;
-
-/// Commands a user can type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserCommand {
-    Start,
-    Help,
-    Human,
-    Cancel,
-    Browse,
-}
-
-impl UserCommand {
-    /// Parses `/start`, `/help`, `/human`, `/cancel`, `/faq` (with an optional `@botname`).
-    pub fn parse(text: &str) -> Option<UserCommand> {
-        let word = text.split_whitespace().next()?;
-        let word = word.strip_prefix('/')?;
-        let word = word.split('@').next().unwrap_or(word);
-        Some(match word.to_ascii_lowercase().as_str() {
-            "start" => UserCommand::Start,
-            "help" => UserCommand::Help,
-            "human" | "agent" => UserCommand::Human,
-            "cancel" => UserCommand::Cancel,
-            "faq" | "browse" => UserCommand::Browse,
-            _ => return None,
-        })
-    }
-}
 
 /// What a user sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -672,32 +638,6 @@ fn records(candidates: &[Candidate]) -> Vec<CandidateRecord> {
         .collect()
 }
 
-/// The language a text is written in, when the script says so: any Han
-/// character means Chinese; otherwise a word of two or more Latin letters
-/// means English. Tokens with digits (tx hashes, order ids) and anything
-/// else (emoji, other scripts) say nothing.
-pub fn detect_language(text: &str) -> Option<&'static str> {
-    if text.chars().any(matcher::is_han) {
-        return Some("zh");
-    }
-    (english_words(text) >= 1).then_some("en")
-}
-
-/// Words of two or more ASCII letters and nothing else.
-fn english_words(text: &str) -> usize {
-    text.split(|c: char| {
-        c.is_whitespace() || matches!(c, ',' | '.' | '!' | '?' | ';' | ':' | '"' | '(' | ')')
-    })
-    .filter(|w| w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '\''))
-    .count()
-}
-
-/// Telegram's `language_code` (`zh-hans`, `en-US`) to our short tag.
-pub fn normalize_language_code(code: &str) -> Option<String> {
-    let primary = code.split(['-', '_']).next()?.trim().to_ascii_lowercase();
-    (!primary.is_empty() && primary.chars().all(|c| c.is_ascii_lowercase())).then_some(primary)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,30 +666,5 @@ mod tests {
         ] {
             assert_eq!(Action::parse(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn the_script_decides_the_language_before_telegram_does() {
-        assert_eq!(detect_language("USDT提币一直pending"), Some("zh"));
-        assert_eq!(detect_language("my deposit"), Some("en"));
-        assert_eq!(detect_language("123456"), None);
-        assert_eq!(
-            detect_language(&format!("0x{}", "ab".repeat(32))),
-            None,
-            "a tx hash is not English"
-        );
-        assert_eq!(normalize_language_code("zh-hans").as_deref(), Some("zh"));
-        assert_eq!(normalize_language_code(""), None);
-    }
-
-    #[test]
-    fn commands_accept_a_bot_name_suffix() {
-        assert_eq!(
-            UserCommand::parse("/start@helpdesk_bot"),
-            Some(UserCommand::Start)
-        );
-        assert_eq!(UserCommand::parse("/HUMAN"), Some(UserCommand::Human));
-        assert_eq!(UserCommand::parse("start"), None);
-        assert_eq!(UserCommand::parse("/unknown"), None);
     }
 }
