@@ -19,6 +19,7 @@ pub mod learned;
 mod postgres;
 mod rows;
 mod sqlite;
+mod state_queries;
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;

@@ -69,12 +69,33 @@ pub struct Metrics {
 }
 
 /// What the previous scrape left.
+#[derive(Default)]
 struct Scrape {
     /// Counters include everything before this time.
     counted_until: DateTime<Utc>,
     reloads_ok: u64,
     reloads_failed: u64,
     day: Option<(Instant, Stats)>,
+}
+
+/// The build's info, and every labelled series at zero from the first
+/// scrape (a series that appears only once counted confuses rate queries).
+fn first_series(
+    registry: &mut Registry,
+    questions: &Family<Labels, Counter>,
+    reloads: &Family<Labels, Counter>,
+) {
+    registry.register(
+        "helpdesk_build",
+        "The running helpdesk",
+        Info::new(label("version", env!("CARGO_PKG_VERSION"))),
+    );
+    for outcome in ["answered", "suggested", "no_match", "asked_for_human"] {
+        let _ = questions.get_or_create(&label("outcome", outcome));
+    }
+    for result in ["ok", "failed"] {
+        let _ = reloads.get_or_create(&label("result", result));
+    }
 }
 
 fn label(name: &str, value: &str) -> Labels {
@@ -174,18 +195,7 @@ impl Metrics {
             "1 when the last reload was refused (the FAQ files are broken; the previous FAQ serves)",
             reload_failing.clone(),
         );
-        registry.register(
-            "helpdesk_build",
-            "The running helpdesk",
-            Info::new(label("version", env!("CARGO_PKG_VERSION"))),
-        );
-        // Every series exists from the first scrape, at zero.
-        for outcome in ["answered", "suggested", "no_match", "asked_for_human"] {
-            let _ = questions.get_or_create(&label("outcome", outcome));
-        }
-        for result in ["ok", "failed"] {
-            let _ = reloads.get_or_create(&label("result", result));
-        }
+        first_series(&mut registry, &questions, &reloads);
         Metrics {
             desk,
             reloader,
@@ -205,12 +215,7 @@ impl Metrics {
             faq_entries,
             reloads,
             reload_failing,
-            scrape: tokio::sync::Mutex::new(Scrape {
-                counted_until: DateTime::UNIX_EPOCH,
-                reloads_ok: 0,
-                reloads_failed: 0,
-                day: None,
-            }),
+            scrape: tokio::sync::Mutex::new(Scrape::default()),
             settle: SETTLE,
         }
     }

@@ -12,6 +12,7 @@
 //!   when it runs out; topics opened on the first post.
 //! - [`keeper`]: the store's record of that unfinished work, the process's
 //!   heartbeat, and the takeover of a crashed process's work.
+//! - [`listen`]: how updates arrive: long polling or the webhook server.
 //! - [`topics`]: ticket ↔ forum topic, kept in the store.
 //! - [`abuse`]: the flood limit and bans.
 //! - [`notices`]: the shell's own words (to move into `render`).
@@ -24,6 +25,7 @@ pub mod abuse;
 pub mod courier;
 pub mod inbox;
 pub mod keeper;
+mod listen;
 pub mod notices;
 pub mod outbox;
 pub mod redact;
@@ -38,10 +40,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use teloxide::dispatching::{Dispatcher, ShutdownToken, UpdateFilterExt, UpdateHandler};
-use teloxide::error_handlers::LoggingErrorHandler;
 use teloxide::prelude::*;
 use teloxide::types::{BotCommandScope, Recipient as ChatRecipient};
-use teloxide::update_listeners::{Polling, webhooks};
 use tokio::task::JoinHandle;
 use url::Url;
 
@@ -307,20 +307,6 @@ async fn set_command_menus(courier: &Courier, settings: &Settings, desk: &Desk) 
     }
 }
 
-/// Checks Telegram's rule for webhook secrets, so a bad one is an error
-/// message, not a panic inside teloxide.
-fn check_webhook_secret(secret: &str) -> Result<()> {
-    let valid = (1..=256).contains(&secret.len())
-        && secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    anyhow::ensure!(
-        valid,
-        "telegram.webhook_secret must be 1–256 characters of A-Z, a-z, 0-9, _ and -"
-    );
-    Ok(())
-}
-
 /// Builds the desk and starts the bot; returns once it is receiving updates.
 pub async fn start(settings: &Settings, launch: Launch) -> Result<Running> {
     let desk = Arc::new(startup::build_desk(settings, &[]).await?);
@@ -394,7 +380,7 @@ pub async fn start_with_desk(
             }
         })
         .error_handler(Arc::new(ErrorLogger));
-    let mut dispatcher = builder.build();
+    let dispatcher = builder.build();
     let shutdown = dispatcher.shutdown_token();
     let signals = if launch.stop_on_signals {
         Some(tokio::spawn(stop_on_signals(
@@ -405,74 +391,8 @@ pub async fn start_with_desk(
         None
     };
 
-    let (task, webhook_addr) = match launch.webhook {
-        None => {
-            let polling = Polling::builder(bot.clone())
-                .timeout(Duration::from_secs(10))
-                .delete_webhook()
-                .await
-                .build();
-            let polling = inbox.listen(polling);
-            let task = tokio::spawn(async move {
-                if let Err(error) = dispatcher
-                    .try_dispatch_with_listener(
-                        polling,
-                        LoggingErrorHandler::with_custom_text("getting updates failed"),
-                    )
-                    .await
-                {
-                    tracing::error!("the dispatcher could not start: {error}");
-                }
-            });
-            (task, None)
-        }
-        Some(webhook) => {
-            let secret = match &telegram.webhook_secret {
-                Some(secret) => {
-                    check_webhook_secret(&secret.0)?;
-                    Some(secret.0.clone())
-                }
-                None => None,
-            };
-            let mut options = webhooks::Options::new(webhook.listen, webhook.url.clone());
-            if let Some(secret) = secret {
-                options = options.secret_token(secret);
-            }
-            let secret = options.get_or_gen_secret_token().to_owned();
-            let (listener, stopped, router) = webhooks::axum_to_router(bot.clone(), options)
-                .await
-                .context("setting the webhook at Telegram")?;
-            let router = router.layer(axum::middleware::from_fn_with_state(
-                secret,
-                unreadable::webhook_guard,
-            ));
-            let tcp = tokio::net::TcpListener::bind(webhook.listen)
-                .await
-                .with_context(|| format!("listening on {}", webhook.listen))?;
-            let addr = tcp.local_addr().context("reading the webhook's address")?;
-            tokio::spawn(async move {
-                if let Err(error) = axum::serve(tcp, router)
-                    .with_graceful_shutdown(stopped)
-                    .await
-                {
-                    tracing::error!("the webhook server failed: {error}");
-                }
-            });
-            let listener = inbox.listen(listener);
-            let task = tokio::spawn(async move {
-                if let Err(error) = dispatcher
-                    .try_dispatch_with_listener(
-                        listener,
-                        LoggingErrorHandler::with_custom_text("webhook listener failed"),
-                    )
-                    .await
-                {
-                    tracing::error!("the dispatcher could not start: {error}");
-                }
-            });
-            (task, Some(addr))
-        }
-    };
+    let (task, webhook_addr) =
+        listen::receive(&bot, dispatcher, &inbox, &telegram, launch.webhook).await?;
     Ok(Running {
         shutdown,
         task,
@@ -694,13 +614,5 @@ mod tests {
             assert!(!format!("{settings:?}").contains("from-the-environment"));
             Ok(())
         });
-    }
-
-    #[test]
-    fn a_webhook_secret_telegram_would_refuse_is_an_error_not_a_panic() {
-        assert!(check_webhook_secret("good_secret-123").is_ok());
-        assert!(check_webhook_secret("").is_err());
-        assert!(check_webhook_secret("has space").is_err());
-        assert!(check_webhook_secret(&"x".repeat(257)).is_err());
     }
 }
