@@ -23,32 +23,8 @@
 // Small dense linear algebra reads best with indices.
 #![allow(clippy::needless_range_loop)]
 
-/// How many features of a candidate the confidence model reads (see
-/// `index.rs`).
-pub const FEATURES: usize = 19;
-/// The features' names, in order (see `Ranking::features` in `index.rs`):
-/// how a prior file names its inputs.
-pub const FEATURE_NAMES: [&str; FEATURES] = [
-    "score",
-    "cosine_closest",
-    "cosine_centroid",
-    "score_lead",
-    "log_known_words",
-    "unknown_share",
-    "explained",
-    "has_meaning",
-    "meaning",
-    "meaning_lead",
-    "unexplained_words",
-    "closeness_typical",
-    "closeness_local",
-    "meaning_typical",
-    "meaning_local",
-    "meaning_centroid",
-    "meaning_centroid_lead",
-    "aligned",
-    "covered",
-];
+use crate::features::{FEATURES, Feature};
+
 /// The model's inputs: the features, a Chinese-query bias, and the features
 /// again for Chinese queries (zero for others).
 const INPUTS: usize = 2 * FEATURES + 1;
@@ -98,34 +74,22 @@ pub(crate) struct ConfidenceModel {
     weights: [f64; INPUTS + 1],
 }
 
-/// Features that are evidence for the candidate (see `Ranking::features`
-/// in `index.rs`): their weights may not be negative.
-const MONOTONE: [bool; FEATURES] = [
-    true, true, true, true, false, false, true, false, true, true, false, true, true, true, true,
-    true, true, true, true,
-];
-
-/// The first features (up to the meaning lead) make the basic model; the
-/// rest (how much of the query the entry leaves unexplained, closeness
-/// against the entry's own spread, the meaning centroid) need enough
-/// questions to learn from, so they are used only where cross-validation
-/// shows that they help.
-const BASIC: usize = 10;
-/// Folds of that cross-validation, and the fewest questions asked back for
-/// it to choose anything but the basic model.
+/// Folds of the cross-validation that chooses between the basic and the
+/// extended model (see `Feature::is_basic`), and the fewest questions
+/// asked back for it to choose anything but the basic model.
 const FOLDS: u32 = 2;
 const MIN_GROUPS_FOR_SELECTION: u32 = 40;
 /// The word alignment with the question closest in meaning (see
-/// `WordVectors::alignment`): read by the untrained curve only. Fitted
+/// `WordVectors::alignment`) is read by the untrained curve only. Fitted
 /// models leave it out: on banking77 and the bundled FAQ it changed
 /// nothing but cost top1 (.764 → .760) and time per query.
-pub(crate) const ALIGNED: usize = 17;
+const ALIGNED: usize = Feature::Aligned.index();
 /// How much of the entry's closest question the query covers (see
-/// `Scored::covered` in `index.rs`): the other direction of "how much of
-/// the query the entry explains". Read by the untrained curve only, like
+/// `Scored::covered` in `index/rank.rs`): the other direction of "how much
+/// of the query the entry explains". Read by the untrained curve only, like
 /// the alignment: fitted models on banking77 and the bundled FAQ were the
 /// same with it.
-pub(crate) const COVERED: usize = 18;
+const COVERED: usize = Feature::Covered.index();
 
 /// The longest Newton step on one weight (standardised inputs).
 const MAX_STEP: f64 = 4.0;
@@ -136,11 +100,11 @@ const RIDGE: f64 = 1.0;
 impl ConfidenceModel {
     /// Before any fitting (a FAQ whose entries have one question each has
     /// nothing to learn from): a logistic curve of how much of the query the
-    /// entry explains (BM25, feature 6), which orders such FAQs better than
+    /// entry explains (`Feature::Explained`), which orders such FAQs better than
     /// the cosine score, and how much of the entry's question the query
     /// covers (`COVERED`), three parts to one; and, where the query and the
-    /// entry have meaning vectors (feature 7), of their meaning: the cosine
-    /// of their mean vectors (feature 8) and how well their words align
+    /// entry have meaning vectors (`HasMeaning`), of their meaning: the
+    /// cosine of their mean vectors (`Meaning`) and how well their words align
     /// (`ALIGNED`), three parts to four. Among entries that explain the
     /// query alike, the one that says no more than the query asks and is
     /// closer in meaning comes first. It reaches the default answer
@@ -152,9 +116,9 @@ impl ConfidenceModel {
     /// 4·alignment − 8.5`).
     pub fn untrained() -> Self {
         let mut weights = [0.0; INPUTS + 1];
-        weights[6] = 6.0;
-        weights[7] = -6.5;
-        weights[8] = 3.0;
+        weights[Feature::Explained.index()] = 6.0;
+        weights[Feature::HasMeaning.index()] = -6.5;
+        weights[Feature::Meaning.index()] = 3.0;
         weights[ALIGNED] = 4.0;
         weights[COVERED] = 2.0;
         weights[INPUTS] = -5.0;
@@ -168,18 +132,19 @@ impl ConfidenceModel {
 
     /// Fits the confidence model: the basic features alone, or all of
     /// them when cross-validation says the extra ones predict questions it
-    /// did not see better (see `BASIC`).
+    /// did not see better (see `Feature::is_basic`).
     pub fn fit(samples: &[Sample]) -> Self {
         let samples: Vec<(&Sample, [f32; INPUTS])> = samples
             .iter()
             .filter(|s| s.weight > 0.0 && s.features.iter().all(|f| f.is_finite()))
             .map(|s| (s, inputs(&s.features, s.chinese)))
             .collect();
-        let basic: [bool; FEATURES] = std::array::from_fn(|k| k < BASIC);
+        let basic: [bool; FEATURES] = Feature::ALL.map(Feature::is_basic);
         // The word alignment and the coverage are for the untrained curve
         // only: on FAQs with questions to learn from they did not help (see
         // `ALIGNED`).
-        let extended: [bool; FEATURES] = std::array::from_fn(|k| k != ALIGNED && k != COVERED);
+        let extended: [bool; FEATURES] =
+            Feature::ALL.map(|f| !matches!(f, Feature::Aligned | Feature::Covered));
         let used =
             if Self::held_out_loss(&samples, &extended) < Self::held_out_loss(&samples, &basic) {
                 extended
@@ -264,7 +229,7 @@ impl ConfidenceModel {
             })
             .collect();
         // Evidence for a candidate never counts against it: a feature of
-        // `MONOTONE` whose weight comes out negative (collinear features
+        // evidence (`Feature::is_evidence`) whose weight comes out negative (collinear features
         // trading off) is pinned at zero and the rest refitted, so a query
         // closer to an entry than anything calibration saw gets more
         // confidence, not less. For a Chinese query the feature's weight
@@ -286,7 +251,7 @@ impl ConfidenceModel {
         );
         loop {
             let negative = (0..FEATURES)
-                .filter(|&k| MONOTONE[k])
+                .filter(|&k| Feature::ALL[k].is_evidence())
                 .flat_map(|k| {
                     let copy = CHINESE + 1 + k;
                     [(k, slope(&w, k)), (copy, slope(&w, k) + slope(&w, copy))]
@@ -345,7 +310,7 @@ impl ConfidenceModel {
         let slope = |w: &[f64; INPUTS + 1], k: usize| f64::from(self.scale[k]).recip() * w[k];
         loop {
             let mut violation = None;
-            for k in (0..FEATURES).filter(|&k| MONOTONE[k]) {
+            for k in (0..FEATURES).filter(|&k| Feature::ALL[k].is_evidence()) {
                 let copy = CHINESE + 1 + k;
                 if slope(&w, k) < -1e-9 && !pinned[k] {
                     violation = Some(k);
@@ -594,8 +559,8 @@ mod tests {
     use super::*;
 
     fn sample(raw: f32, correct: bool) -> Sample {
-        let mut features = [0.0; FEATURES];
-        features[0] = raw;
+        let mut features = [0.0f32; FEATURES];
+        features[Feature::Score] = raw;
         Sample {
             features,
             chinese: false,
@@ -640,7 +605,7 @@ mod tests {
         );
         assert_eq!(ConfidenceModel::fit(&[]), ConfidenceModel::untrained());
         let mut nan = sample(0.5, true);
-        nan.features[0] = f32::NAN;
+        nan.features[Feature::Score] = f32::NAN;
         assert_eq!(
             ConfidenceModel::untrained().apply(&nan.features, false),
             0.0
@@ -653,13 +618,13 @@ mod tests {
         // (share of the query explained, share of the question covered,
         // cosine of the mean vectors and alignment of the words)
         let confidence = |explained: f32, covered: f32, meaning: Option<(f32, f32)>| {
-            let mut features = [0.0; FEATURES];
-            features[6] = explained;
-            features[COVERED] = covered;
+            let mut features = [0.0f32; FEATURES];
+            features[Feature::Explained] = explained;
+            features[Feature::Covered] = covered;
             if let Some((cosine, aligned)) = meaning {
-                features[7] = 1.0;
-                features[8] = cosine;
-                features[ALIGNED] = aligned;
+                features[Feature::HasMeaning] = 1.0;
+                features[Feature::Meaning] = cosine;
+                features[Feature::Aligned] = aligned;
             }
             untrained.apply(&features, false)
         };
@@ -698,13 +663,13 @@ mod tests {
             for covered in steps.clone() {
                 for cosine in steps.clone() {
                     for aligned in steps.clone() {
-                        let mut features = [0.0; FEATURES];
-                        features[6] = explained;
-                        features[COVERED] = covered;
+                        let mut features = [0.0f32; FEATURES];
+                        features[Feature::Explained] = explained;
+                        features[Feature::Covered] = covered;
                         let no_meaning = untrained.apply(&features, false);
-                        features[7] = 1.0;
-                        features[8] = cosine;
-                        features[ALIGNED] = aligned;
+                        features[Feature::HasMeaning] = 1.0;
+                        features[Feature::Meaning] = cosine;
+                        features[Feature::Aligned] = aligned;
                         let with_meaning = untrained.apply(&features, false);
                         if with_meaning >= 0.95 {
                             assert!(before(explained, Some((cosine, aligned))) >= 0.95);
@@ -781,10 +746,10 @@ mod tests {
             for c in 0..4u32 {
                 let correct = c == 0;
                 let noise = ((q * 31 + c * 17) % 10) as f32 / 10.0;
-                let mut features = [0.0; FEATURES];
+                let mut features = [0.0f32; FEATURES];
                 // Right more often than not, far from always.
-                features[0] = if (q + c) % 3 == 0 { 1.0 - noise } else { noise };
-                features[15] = if extended_decides {
+                features[Feature::Score] = if (q + c) % 3 == 0 { 1.0 - noise } else { noise };
+                features[Feature::MeaningCentroid] = if extended_decides {
                     if correct {
                         0.6 + noise / 4.0
                     } else {
@@ -812,11 +777,11 @@ mod tests {
 
     /// How much the extended feature moves the confidence of a candidate.
     fn extended_effect(model: &ConfidenceModel) -> f32 {
-        let mut low = [0.0; FEATURES];
-        low[0] = 0.5;
+        let mut low = [0.0f32; FEATURES];
+        low[Feature::Score] = 0.5;
         let mut high = low;
-        low[15] = 0.2;
-        high[15] = 0.7;
+        low[Feature::MeaningCentroid] = 0.2;
+        high[Feature::MeaningCentroid] = 0.7;
         model.apply(&high, false) - model.apply(&low, false)
     }
 

@@ -43,10 +43,11 @@
 use std::cell::RefCell;
 
 use crate::analyze::{Analyzer, Terms};
-use crate::calibrate::{ConfidenceModel, FEATURES, Sample};
+use crate::calibrate::{ConfidenceModel, Sample};
 use crate::closeness::{self, Nearest};
 use crate::correct::Speller;
 use crate::faq::Faq;
+use crate::features::{FEATURES, Feature};
 use crate::fxmap::{FxMap, term_key};
 use crate::normalize::normalize;
 use crate::prior::Prior;
@@ -328,38 +329,37 @@ impl Ranking {
         let other = others().map(|o| o.score).fold(0.0f32, f32::max);
         let meaning = s.meaning.unwrap_or(0.0);
         let other_meaning = others().filter_map(|o| o.meaning).fold(-1.0f32, f32::max);
-        let has_meaning = if s.meaning.is_some() { 1.0 } else { 0.0 };
         let other_centroid = others().filter_map(|o| o.meaning_centroid).reduce(f32::max);
-        [
-            s.score,
-            s.cos_best,
-            s.cos_centroid,
-            s.score - other,
-            (1.0 + self.known_words as f32).ln(),
-            self.unknown_share,
-            // Also the untrained model's only feature (see calibrate.rs).
-            s.bm_entry,
-            has_meaning,
-            meaning,
-            if s.meaning.is_some() && other_meaning > -1.0 {
-                meaning - other_meaning
-            } else {
-                0.0
-            },
-            s.unexplained,
-            // The query's closeness against the entry's own spread.
-            s.cos_best - s.spread.typical,
-            s.cos_best - s.spread.local,
-            s.meaning.map_or(0.0, |m| m - s.spread.typical_meaning),
-            s.meaning.map_or(0.0, |m| m - s.spread.local_meaning),
-            s.meaning_centroid.unwrap_or(0.0),
-            match (s.meaning_centroid, other_centroid) {
-                (Some(m), Some(other)) => m - other,
-                _ => 0.0,
-            },
-            s.aligned.unwrap_or(0.0),
-            s.covered,
-        ]
+        let mut f = [0.0f32; FEATURES];
+        f[Feature::Score] = s.score;
+        f[Feature::CosineClosest] = s.cos_best;
+        f[Feature::CosineCentroid] = s.cos_centroid;
+        f[Feature::ScoreLead] = s.score - other;
+        f[Feature::LogKnownWords] = (1.0 + self.known_words as f32).ln();
+        f[Feature::UnknownShare] = self.unknown_share;
+        // Also the untrained model's main input (see calibrate.rs).
+        f[Feature::Explained] = s.bm_entry;
+        f[Feature::HasMeaning] = if s.meaning.is_some() { 1.0 } else { 0.0 };
+        f[Feature::Meaning] = meaning;
+        f[Feature::MeaningLead] = if s.meaning.is_some() && other_meaning > -1.0 {
+            meaning - other_meaning
+        } else {
+            0.0
+        };
+        f[Feature::UnexplainedWords] = s.unexplained;
+        // The query's closeness against the entry's own spread.
+        f[Feature::ClosenessTypical] = s.cos_best - s.spread.typical;
+        f[Feature::ClosenessLocal] = s.cos_best - s.spread.local;
+        f[Feature::MeaningTypical] = s.meaning.map_or(0.0, |m| m - s.spread.typical_meaning);
+        f[Feature::MeaningLocal] = s.meaning.map_or(0.0, |m| m - s.spread.local_meaning);
+        f[Feature::MeaningCentroid] = s.meaning_centroid.unwrap_or(0.0);
+        f[Feature::MeaningCentroidLead] = match (s.meaning_centroid, other_centroid) {
+            (Some(m), Some(other)) => m - other,
+            _ => 0.0,
+        };
+        f[Feature::Aligned] = s.aligned.unwrap_or(0.0);
+        f[Feature::Covered] = s.covered;
+        f
     }
 }
 

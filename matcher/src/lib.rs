@@ -21,6 +21,7 @@ mod analyze;
 mod calibrate;
 mod closeness;
 mod correct;
+mod features;
 mod fxmap;
 mod index;
 mod normalize;

@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{ConfidenceModel, Sample};
-pub use crate::calibrate::{FEATURE_NAMES, FEATURES};
+pub use crate::features::{FEATURE_NAMES, FEATURES, Feature};
 use crate::index::Evidence;
 
 /// A confidence model fitted across datasets, and the names of the
