@@ -3,8 +3,8 @@
 //! FAQ itself when the index is built.
 //!
 //! The samples come from the FAQ's own questions asked back (see
-//! `Matcher::calibrate` in `index.rs`): each candidate of each question is a
-//! sample labelled "was the question's own entry". A logistic regression
+//! `Matcher::calibrate` in `index/ask_back.rs`): each candidate of each
+//! question is a sample labelled "was the question's own entry". A logistic regression
 //! over a few features (cosine scores, lead over the runner-up, how much of
 //! the query the entry explains, how much of it the FAQ knows at all) fits
 //! those labels. A ridge penalty keeps a tiny FAQ's model close to neutral,
