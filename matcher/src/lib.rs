@@ -21,6 +21,7 @@ mod analyze;
 mod calibrate;
 mod closeness;
 mod correct;
+mod error;
 mod features;
 mod fxmap;
 mod index;
@@ -28,8 +29,9 @@ mod normalize;
 mod semantic;
 
 pub use analyze::is_han;
+pub use error::Error;
 pub use faq::{Diagnostic, Faq, LoadError, Loaded, Severity};
-pub use index::{BuildError, Evidence, Matcher};
+pub use index::{Evidence, Matcher};
 pub use prior::Prior;
 
 use serde::{Deserialize, Serialize};

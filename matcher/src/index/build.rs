@@ -7,6 +7,8 @@
 //! only reads.
 
 use crate::MatcherConfig;
+use std::convert::Infallible;
+
 use crate::analyze::{Analyzer, Terms};
 use crate::calibrate::ConfidenceModel;
 use crate::closeness::{self, Nearest};
@@ -18,7 +20,7 @@ use crate::prior::Prior;
 use crate::semantic::{self, Space, VECTORS, ZH_VECTORS};
 
 use super::vectors::{centroid, normalise, sparse_dot, sum_by_term};
-use super::{BuildError, Doc, EntryInfo, Matcher, MeaningSpace, compact, texts_in_space};
+use super::{Doc, EntryInfo, Matcher, MeaningSpace, compact, texts_in_space};
 
 /// Relative weight of each kind of term (words, grams, sounds).
 const KIND_WEIGHTS: [f32; 3] = [1.0, 0.5, 0.3];
@@ -52,7 +54,13 @@ pub(super) struct Analysed {
 impl Matcher {
     /// Builds the index of `faq`, its confidence the shipped prior adjusted
     /// by the FAQ's own questions.
-    pub fn build(faq: &Faq, config: MatcherConfig) -> Result<Matcher, BuildError> {
+    ///
+    /// Building cannot fail: the FAQ was validated when it loaded, the
+    /// index is our own (tantivy only lends its tokenizers, which cannot
+    /// fail) and the compiled-in data is checked by tests. The `Result`,
+    /// whose error is `Infallible`, only keeps callers written for a
+    /// fallible build compiling (`?`, `.expect`).
+    pub fn build(faq: &Faq, config: MatcherConfig) -> Result<Matcher, Infallible> {
         Self::build_with_prior(faq, config, Prior::shipped())
     }
 
@@ -63,7 +71,7 @@ impl Matcher {
         faq: &Faq,
         config: MatcherConfig,
         prior: &Prior,
-    ) -> Result<Matcher, BuildError> {
+    ) -> Result<Matcher, Infallible> {
         let analyzer = Analyzer::new(&faq.synonyms);
         // Analyse every question and the keywords of every entry, on all
         // cores for a large FAQ (segmentation dominates the build).

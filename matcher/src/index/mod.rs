@@ -48,20 +48,6 @@ use crate::{Candidate, Decision, MatcherConfig, Outcome};
 
 use rank::Ranking;
 
-/// Why an index could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// tantivy refused the schema or a document.
-    #[error("building the search index failed: {0}")]
-    Index(String),
-}
-
-impl From<tantivy::TantivyError> for BuildError {
-    fn from(error: tantivy::TantivyError) -> Self {
-        BuildError::Index(error.to_string())
-    }
-}
-
 /// How many candidates a decision carries.
 const MAX_CANDIDATES: usize = 5;
 
