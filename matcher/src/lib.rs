@@ -32,6 +32,7 @@ pub use analyze::is_han;
 pub use error::Error;
 pub use faq::{Diagnostic, Faq, LoadError, Loaded, Severity};
 pub use index::{Evidence, Matcher};
+pub use normalize::question_key;
 pub use prior::Prior;
 
 use serde::{Deserialize, Serialize};
