@@ -49,8 +49,9 @@ pub(crate) fn normalize(text: &str) -> String {
     strip_identifiers(&fold(readable(text)))
 }
 
-/// The form in which two questions are the same question: [`fold`]ed,
-/// letters and digits only (no punctuation, symbols or whitespace).
+/// The form in which two questions are the same question: NFKC, lower
+/// case, traditional → simplified Chinese, letters and digits only (no
+/// punctuation, symbols or whitespace).
 pub fn question_key(text: &str) -> String {
     fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
 }
