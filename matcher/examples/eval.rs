@@ -20,7 +20,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use matcher::eval::{Verdict, evaluate, read_queries};
+use matcher::eval::{Judged, LabeledQuery, Verdict, evaluate, read_queries};
 use matcher::{Matcher, MatcherConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,8 +31,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let show_misses = rest.iter().any(|a| a == "--misses");
     let show_all = rest.iter().any(|a| a == "--all");
-    let loaded = matcher::faq::load(Path::new(faq_path))?;
     let queries = read_queries(Path::new(queries_path))?;
+    let matcher = build(Path::new(faq_path), rest)?;
+    // Warm up (jieba's dictionary, caches) so latency measures matching.
+    for q in queries.iter().take(20) {
+        matcher.decide(&q.query);
+    }
+    let (metrics, judged) = evaluate(&queries, |q| Verdict::of(matcher.decide(q)));
+    if show_misses || show_all {
+        print_judged(&judged, show_all);
+    }
+    if rest.iter().any(|a| a == "--evidence") {
+        print_evidence(&matcher, &queries);
+    }
+    if rest.iter().any(|a| a == "--slowest") {
+        print_slowest(&matcher, &queries);
+    }
+    if rest.iter().any(|a| a == "--ranks") {
+        print_ranks(&judged);
+    }
+    if rest.iter().any(|a| a == "--curve") {
+        print_curve(&judged);
+    }
+    println!("{}", serde_json::to_string(&metrics)?);
+    Ok(())
+}
+
+/// The matcher the flags ask for (`--answer`, `--margin`, `--sparse`,
+/// `--prior`, `--learn-from`), timed on stderr.
+fn build(faq_path: &Path, rest: &[String]) -> Result<Matcher, Box<dyn std::error::Error>> {
+    let loaded = matcher::faq::load(faq_path)?;
     let started = Instant::now();
     let mut config = MatcherConfig::default();
     for pair in rest.windows(2) {
@@ -78,134 +106,136 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         faq.entries.len(),
         started.elapsed().as_secs_f64() * 1e3
     );
-    // Warm up (jieba's dictionary, caches) so latency measures matching.
-    for q in queries.iter().take(20) {
-        matcher.decide(&q.query);
-    }
-    let (metrics, judged) = evaluate(&queries, |q| Verdict::of(matcher.decide(q)));
-    if show_misses || show_all {
-        for j in &judged {
-            let best = j.verdict.candidates.first();
-            let top_ok = best.map(|c| Some(&c.entry_id) == j.query.expected.as_ref());
-            if show_all || j.is_wrong() || (j.query.expected.is_some() && top_ok != Some(true)) {
-                let expected = j.query.expected.as_deref().unwrap_or("-");
-                let tag = if j.is_wrong() {
-                    "WRONG"
-                } else if j.is_correct() {
-                    "RIGHT"
-                } else {
-                    "miss "
-                };
-                let cands: Vec<String> = j
-                    .verdict
-                    .candidates
-                    .iter()
-                    .take(3)
-                    .map(|c| format!("{}:{:.2}", c.entry_id, c.confidence))
-                    .collect();
-                println!(
-                    "{tag} {}\texpected {expected}\tgot {}",
-                    j.query.query,
-                    cands.join(" ")
-                );
-            }
-        }
-    }
-    if rest.iter().any(|a| a == "--evidence") {
-        // The features behind each query's candidates.
-        for q in &queries {
-            let evidence = matcher.evidence(&q.query);
-            println!("{} (chinese: {})", q.query, evidence.chinese);
-            for ((entry, features), p) in evidence
-                .candidates
-                .iter()
-                .zip(matcher.confidences(&evidence))
-            {
-                let named: Vec<String> = matcher::prior::FEATURE_NAMES
-                    .iter()
-                    .zip(features)
-                    .map(|(n, v)| format!("{n}={v:.2}"))
-                    .collect();
-                println!("  {entry} {p:.3}: {}", named.join(" "));
-            }
-        }
-    }
-    if rest.iter().any(|a| a == "--slowest") {
-        // Each query's best of 30 runs (noise from other work drops out),
-        // slowest first: what a latency percentile is made of.
-        let mut best: Vec<(f64, &str)> = queries
-            .iter()
-            .map(|q| {
-                let fastest = (0..30)
-                    .map(|_| {
-                        let started = Instant::now();
-                        std::hint::black_box(matcher.decide(&q.query));
-                        started.elapsed().as_secs_f64() * 1e6
-                    })
-                    .fold(f64::INFINITY, f64::min);
-                (fastest, q.query.as_str())
-            })
-            .collect();
-        best.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let mean = best.iter().map(|b| b.0).sum::<f64>() / best.len().max(1) as f64;
-        println!("best-of-30 mean {mean:.1} µs; slowest:");
-        for (us, q) in best.iter().take(8) {
-            println!("{us:8.1} µs  {q}");
-        }
-    }
-    if rest.iter().any(|a| a == "--ranks") {
-        // Where the expected entry stands among the candidates: what a
-        // better confidence could still reach, and what retrieval lost.
-        let mut at = [0usize; 17];
-        for j in judged.iter().filter(|j| j.query.expected.is_some()) {
-            let place = j
+    Ok(matcher)
+}
+
+/// The queries answered wrongly or whose best candidate is not the
+/// expected entry (`all`: every query), with their top three candidates.
+fn print_judged(judged: &[Judged], all: bool) {
+    for j in judged {
+        let best = j.verdict.candidates.first();
+        let top_ok = best.map(|c| Some(&c.entry_id) == j.query.expected.as_ref());
+        if all || j.is_wrong() || (j.query.expected.is_some() && top_ok != Some(true)) {
+            let expected = j.query.expected.as_deref().unwrap_or("-");
+            let tag = if j.is_wrong() {
+                "WRONG"
+            } else if j.is_correct() {
+                "RIGHT"
+            } else {
+                "miss "
+            };
+            let cands: Vec<String> = j
                 .verdict
                 .candidates
                 .iter()
-                .position(|c| Some(&c.entry_id) == j.query.expected.as_ref())
-                .map_or(16, |p| p.min(15));
-            at[place] += 1;
-        }
-        let total: usize = at.iter().sum();
-        let mut within = 0;
-        for (place, n) in at.iter().enumerate().take(16).filter(|(_, n)| **n > 0) {
-            within += n;
+                .take(3)
+                .map(|c| format!("{}:{:.2}", c.entry_id, c.confidence))
+                .collect();
             println!(
-                "rank {:2}: {n:4}  (within: {:.3})",
-                place + 1,
-                within as f64 / total as f64
+                "{tag} {}\texpected {expected}\tgot {}",
+                j.query.query,
+                cands.join(" ")
             );
         }
-        println!("absent : {:4}", at[16]);
     }
-    if rest.iter().any(|a| a == "--curve") {
-        // Precision and coverage if the answer threshold were t (margin as configured).
-        let config = MatcherConfig::default();
-        let with_expected = judged.iter().filter(|j| j.query.expected.is_some()).count();
-        for t in [
-            0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98,
-        ] {
-            let (mut answered, mut correct) = (0, 0);
-            for j in &judged {
-                let c = &j.verdict.candidates;
-                let Some(best) = c.first() else { continue };
-                let second = c.get(1).map_or(0.0, |c| c.confidence);
-                if best.confidence >= t && best.confidence - second >= config.margin {
-                    answered += 1;
-                    if Some(&best.entry_id) == j.query.expected.as_ref() {
-                        correct += 1;
-                    }
+}
+
+/// The features behind each query's candidates.
+fn print_evidence(matcher: &Matcher, queries: &[LabeledQuery]) {
+    for q in queries {
+        let evidence = matcher.evidence(&q.query);
+        println!("{} (chinese: {})", q.query, evidence.chinese);
+        for ((entry, features), p) in evidence
+            .candidates
+            .iter()
+            .zip(matcher.confidences(&evidence))
+        {
+            let named: Vec<String> = matcher::prior::FEATURE_NAMES
+                .iter()
+                .zip(features)
+                .map(|(n, v)| format!("{n}={v:.2}"))
+                .collect();
+            println!("  {entry} {p:.3}: {}", named.join(" "));
+        }
+    }
+}
+
+/// Each query's best of 30 runs (noise from other work drops out),
+/// slowest first: what a latency percentile is made of.
+fn print_slowest(matcher: &Matcher, queries: &[LabeledQuery]) {
+    let mut best: Vec<(f64, &str)> = queries
+        .iter()
+        .map(|q| {
+            let fastest = (0..30)
+                .map(|_| {
+                    let started = Instant::now();
+                    std::hint::black_box(matcher.decide(&q.query));
+                    started.elapsed().as_secs_f64() * 1e6
+                })
+                .fold(f64::INFINITY, f64::min);
+            (fastest, q.query.as_str())
+        })
+        .collect();
+    best.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mean = best.iter().map(|b| b.0).sum::<f64>() / best.len().max(1) as f64;
+    println!("best-of-30 mean {mean:.1} µs; slowest:");
+    for (us, q) in best.iter().take(8) {
+        println!("{us:8.1} µs  {q}");
+    }
+}
+
+/// Where the expected entry stands among the candidates: what a better
+/// confidence could still reach, and what retrieval lost.
+fn print_ranks(judged: &[Judged]) {
+    let mut at = [0usize; 17];
+    for j in judged.iter().filter(|j| j.query.expected.is_some()) {
+        let place = j
+            .verdict
+            .candidates
+            .iter()
+            .position(|c| Some(&c.entry_id) == j.query.expected.as_ref())
+            .map_or(16, |p| p.min(15));
+        at[place] += 1;
+    }
+    let total: usize = at.iter().sum();
+    let mut within = 0;
+    for (place, n) in at.iter().enumerate().take(16).filter(|(_, n)| **n > 0) {
+        within += n;
+        println!(
+            "rank {:2}: {n:4}  (within: {:.3})",
+            place + 1,
+            within as f64 / total as f64
+        );
+    }
+    println!("absent : {:4}", at[16]);
+}
+
+/// Precision and coverage if the answer threshold were t (margin as
+/// configured).
+fn print_curve(judged: &[Judged]) {
+    let config = MatcherConfig::default();
+    let with_expected = judged.iter().filter(|j| j.query.expected.is_some()).count();
+    for t in [
+        0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98,
+    ] {
+        let (mut answered, mut correct) = (0, 0);
+        for j in judged {
+            let c = &j.verdict.candidates;
+            let Some(best) = c.first() else { continue };
+            let second = c.get(1).map_or(0.0, |c| c.confidence);
+            if best.confidence >= t && best.confidence - second >= config.margin {
+                answered += 1;
+                if Some(&best.entry_id) == j.query.expected.as_ref() {
+                    correct += 1;
                 }
             }
-            println!(
-                "t={t:.2} answered={answered} precision={:.3} coverage={:.3}",
-                correct as f64 / answered.max(1) as f64,
-                correct as f64 / with_expected.max(1) as f64
-            );
         }
+        println!(
+            "t={t:.2} answered={answered} precision={:.3} coverage={:.3}",
+            correct as f64 / answered.max(1) as f64,
+            correct as f64 / with_expected.max(1) as f64
+        );
     }
-    println!("{}", serde_json::to_string(&metrics)?);
-    Ok(())
 }
 
 /// The value after `name` in the arguments.

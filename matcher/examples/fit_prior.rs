@@ -35,7 +35,8 @@ use matcher::{Faq, Matcher, MatcherConfig, Prior};
 /// The features the prior reads: all but the word alignment (computed only
 /// for the untrained curve of one-question FAQs).
 fn used() -> [bool; matcher::prior::FEATURES] {
-    std::array::from_fn(|k| matcher::prior::FEATURE_NAMES[k] != "aligned")
+    use matcher::prior::Feature;
+    Feature::ALL.map(|f| f != Feature::Aligned)
 }
 
 /// The adjustment ridges tried. The prior alone (no adjustment) is not

@@ -6,7 +6,7 @@
 //! them) it is a stranger, for one whose questions are all worded
 //! differently (0.4 among them) it is as close as the entry's own
 //! questions are. The confidence model reads the query's cosines minus the
-//! entry's typical one (see `Ranking::features` in `index.rs`).
+//! entry's typical one (see `Ranking::features` in `index/rank.rs`).
 //!
 //! For each text the few closest other texts of its entry are kept, so that
 //! calibration, which hides a question and asks it back, can read the

@@ -5,12 +5,12 @@
 //! decision path (which also recognises "I want a human") and quality tests
 //! can pass the bare matcher.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::Candidate;
+use crate::{Candidate, Error};
 
 /// One line of a queries file.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,27 +22,9 @@ pub struct LabeledQuery {
     pub line: usize,
 }
 
-/// Why a queries file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum QueriesError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// A line is not `query<TAB>expected`, or the header is missing.
-    #[error("{path}:{line}: {message}")]
-    Format {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
-}
-
 /// Reads a queries file: a header line `query\texpected`, then one query a line.
-pub fn read_queries(path: &Path) -> Result<Vec<LabeledQuery>, QueriesError> {
-    let text = std::fs::read_to_string(path).map_err(|source| QueriesError::Io {
+pub fn read_queries(path: &Path) -> Result<Vec<LabeledQuery>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;
@@ -50,8 +32,8 @@ pub fn read_queries(path: &Path) -> Result<Vec<LabeledQuery>, QueriesError> {
 }
 
 /// Parses the text of a queries file; `path` is used in messages only.
-pub fn parse_queries(path: &Path, text: &str) -> Result<Vec<LabeledQuery>, QueriesError> {
-    let error = |line: usize, message: String| QueriesError::Format {
+pub fn parse_queries(path: &Path, text: &str) -> Result<Vec<LabeledQuery>, Error> {
+    let error = |line: usize, message: String| Error::Queries {
         path: path.to_owned(),
         line,
         message,

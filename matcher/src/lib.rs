@@ -21,14 +21,18 @@ mod analyze;
 mod calibrate;
 mod closeness;
 mod correct;
+mod error;
+mod features;
 mod fxmap;
 mod index;
 mod normalize;
 mod semantic;
 
 pub use analyze::is_han;
+pub use error::Error;
 pub use faq::{Diagnostic, Faq, LoadError, Loaded, Severity};
-pub use index::{BuildError, Evidence, Matcher};
+pub use index::{Evidence, Matcher};
+pub use normalize::question_key;
 pub use prior::Prior;
 
 use serde::{Deserialize, Serialize};

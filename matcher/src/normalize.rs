@@ -1,8 +1,21 @@
-//! Text normalisation shared by the index and the queries, so that the
-//! same question written in full-width, traditional or upper-case letters
-//! lands on the same terms, and so that identifiers users paste (tx hashes,
-//! UIDs, order numbers, e-mail addresses, links) never drive matching: they
-//! are different in every message and say nothing about the question.
+//! Text normalisation: the one place that says when two writings of a
+//! question are the same text.
+//!
+//! [`fold`] is the base every comparison of questions starts from: NFKC
+//! (full-width letters and digits, compatibility forms), lower case,
+//! traditional → simplified Chinese. On top of it, two forms for two
+//! purposes:
+//! - [`normalize`], what the index and the queries are analysed from: the
+//!   first [`MAX_TEXT_CHARS`] characters, folded, with identifiers users
+//!   paste (tx hashes, UIDs, order numbers, e-mail addresses, links)
+//!   removed, since they differ in every message and say nothing about the
+//!   question. Spacing and punctuation stay: the analyzer reads them;
+//! - [`question_key`], the form in which two questions are *the same
+//!   question* (the FAQ's near-duplicate check, and the bot's suggestions
+//!   grouping what users asked): folded, letters and digits only, so
+//!   spacing and punctuation do not count. It keeps identifiers and reads
+//!   the whole text: "order 12345 missing" and "order 67890 missing" are
+//!   different wordings to an admin, not one.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -21,14 +34,26 @@ pub(crate) fn readable(text: &str) -> &str {
     }
 }
 
-/// NFKC, lower case, traditional → simplified Chinese, identifiers removed,
-/// of the part of `text` the matcher reads (see [`readable`]).
+/// NFKC, lower case, traditional → simplified Chinese: the base of every
+/// form in which questions are compared.
+pub fn fold(text: &str) -> String {
+    let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
+    fast2s::convert(&folded)
+}
+
+/// [`fold`]ed, identifiers removed, of the part of `text` the matcher
+/// reads (see [`readable`]).
 ///
 /// Removed pieces are replaced by a space so the words around them stay apart.
 pub(crate) fn normalize(text: &str) -> String {
-    let folded: String = readable(text).nfkc().flat_map(char::to_lowercase).collect();
-    let simplified = fast2s::convert(&folded);
-    strip_identifiers(&simplified)
+    strip_identifiers(&fold(readable(text)))
+}
+
+/// The form in which two questions are the same question: NFKC, lower
+/// case, traditional → simplified Chinese, letters and digits only (no
+/// punctuation, symbols or whitespace).
+pub fn question_key(text: &str) -> String {
+    fold(text).chars().filter(|c| c.is_alphanumeric()).collect()
 }
 
 /// Drops links, e-mail addresses, hex and base58 strings, and long digit runs.
@@ -124,6 +149,19 @@ mod tests {
         // A Telegram message (at most 4,096 characters) is read whole.
         let message = "充".repeat(MAX_TEXT_CHARS);
         assert_eq!(normalize(&message), message);
+    }
+
+    #[test]
+    fn a_question_key_folds_width_case_script_and_punctuation() {
+        assert_eq!(
+            question_key("Ｄｅｐｏｓｉｔ  NOT credited!"),
+            "depositnotcredited"
+        );
+        assert_eq!(question_key("提幣失敗？"), "提币失败");
+        assert_eq!(question_key("充币 没有 到账。"), "充币没有到账");
+        assert_eq!(question_key("?!… "), "");
+        // Identifiers stay: two orders are two questions to an admin.
+        assert_eq!(question_key("order 12345 missing"), "order12345missing");
     }
 
     #[test]

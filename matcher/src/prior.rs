@@ -21,8 +21,9 @@ use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
+use crate::Error;
 use crate::calibrate::{ConfidenceModel, Sample};
-pub use crate::calibrate::{FEATURE_NAMES, FEATURES};
+pub use crate::features::{FEATURE_NAMES, FEATURES, Feature};
 use crate::index::Evidence;
 
 /// A confidence model fitted across datasets, and the names of the
@@ -55,15 +56,6 @@ struct PriorFile {
     mean: Vec<f32>,
     scale: Vec<f32>,
     weights: Vec<f64>,
-}
-
-/// Why a prior file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum PriorError {
-    #[error("not a prior file: {0}")]
-    Format(#[from] serde_json::Error),
-    #[error("the prior reads other features than this version: {0}")]
-    Features(String),
 }
 
 /// How firmly a newly fitted prior holds against a FAQ's own questions
@@ -119,13 +111,13 @@ impl Prior {
         }
     }
 
-    pub fn from_json(text: &str) -> Result<Prior, PriorError> {
-        let file: PriorFile = serde_json::from_str(text)?;
+    pub fn from_json(text: &str) -> Result<Prior, Error> {
+        let file: PriorFile = serde_json::from_str(text).map_err(Error::PriorFormat)?;
         if file.features != FEATURE_NAMES {
-            return Err(PriorError::Features(file.features.join(", ")));
+            return Err(Error::PriorFeatures(file.features.join(", ")));
         }
         let model = ConfidenceModel::from_parts(&file.mean, &file.scale, &file.weights)
-            .ok_or_else(|| PriorError::Features("weights of the wrong length".into()))?;
+            .ok_or_else(|| Error::PriorFeatures("weights of the wrong length".into()))?;
         Ok(Prior {
             model,
             trained_on: file.trained_on,

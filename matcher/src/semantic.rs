@@ -22,6 +22,7 @@ use std::sync::LazyLock;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::Error;
 use crate::analyze::is_stop_word;
 use crate::fxmap::FxMap;
 
@@ -126,34 +127,31 @@ pub(crate) struct WordVectors {
     longest: usize,
 }
 
-/// Why a vector table could not be read.
-#[derive(Debug, thiserror::Error)]
-#[error("word-vector table: {0}")]
-pub(crate) struct TableError(&'static str);
-
 impl WordVectors {
     /// Reads the table: `HDWV`, version 1, pieces, dims, scale, then per
     /// piece its length-prefixed UTF-8 text and `dims` signed bytes.
-    pub fn parse(bytes: &[u8]) -> Result<WordVectors, TableError> {
+    pub fn parse(bytes: &[u8]) -> Result<WordVectors, Error> {
         let mut at = 0usize;
-        let mut take = |n: usize| -> Result<&[u8], TableError> {
-            let slice = bytes.get(at..at + n).ok_or(TableError("truncated"))?;
+        let mut take = |n: usize| -> Result<&[u8], Error> {
+            let slice = bytes
+                .get(at..at + n)
+                .ok_or(Error::WordVectors("truncated"))?;
             at += n;
             Ok(slice)
         };
         if take(4)? != b"HDWV" {
-            return Err(TableError("not a word-vector table"));
+            return Err(Error::WordVectors("not a word-vector table"));
         }
         let u32_at = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         if u32_at(take(4)?) != 1 {
-            return Err(TableError("unknown version"));
+            return Err(Error::WordVectors("unknown version"));
         }
         let count = u32_at(take(4)?) as usize;
         let dims = u32_at(take(4)?) as usize;
         let s = take(4)?;
         let scale = f32::from_le_bytes([s[0], s[1], s[2], s[3]]);
         if dims == 0 || !scale.is_finite() || scale <= 0.0 {
-            return Err(TableError("bad dimensions or scale"));
+            return Err(Error::WordVectors("bad dimensions or scale"));
         }
         let mut rows = FxMap::with_capacity_and_hasher(count, Default::default());
         let mut values = Vec::with_capacity(count * dims);
@@ -161,7 +159,7 @@ impl WordVectors {
         for row in 0..count {
             let len = take(1)?[0] as usize;
             let piece = std::str::from_utf8(take(len)?)
-                .map_err(|_| TableError("a piece is not UTF-8"))?
+                .map_err(|_| Error::WordVectors("a piece is not UTF-8"))?
                 .to_owned();
             longest = longest.max(piece.len());
             values.extend(take(dims)?.iter().map(|&b| b as i8));

@@ -251,14 +251,12 @@ fn language_of(text: &str, ticket_language: &str) -> String {
     }
 }
 
-/// Lowercase, simplified Chinese, letters and digits only: two wordings
-/// that differ in case, punctuation or spacing are the same question.
+/// Two wordings that differ in width, case, script (traditional or
+/// simplified), punctuation or spacing are the same question: the
+/// matcher's [`matcher::question_key`], which the FAQ's near-duplicate
+/// check uses too.
 pub fn normalise(text: &str) -> String {
-    fast2s::convert(text)
-        .chars()
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
-        .collect()
+    matcher::question_key(text)
 }
 
 /// Words every question has; they say nothing about what it is about.

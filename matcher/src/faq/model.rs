@@ -99,36 +99,10 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Why a FAQ could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// A file or folder could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The files were read but are not a valid FAQ; `diagnostics` holds every
-    /// error found (and the warnings), each with its place.
-    #[error("{} error(s) in the FAQ, first: {}", count_errors(.diagnostics), first_error(.diagnostics))]
-    Invalid { diagnostics: Vec<Diagnostic> },
-}
-
-fn count_errors(diagnostics: &[Diagnostic]) -> usize {
-    diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count()
-}
-
-fn first_error(diagnostics: &[Diagnostic]) -> String {
-    diagnostics
-        .iter()
-        .find(|d| d.severity == Severity::Error)
-        .map(ToString::to_string)
-        .unwrap_or_default()
-}
+/// Why a FAQ could not be loaded: the crate's [`Error`](crate::Error),
+/// [`Io`](crate::Error::Io) or [`Invalid`](crate::Error::Invalid). The name
+/// stays for callers that match `LoadError::Invalid { diagnostics }`.
+pub type LoadError = crate::Error;
 
 impl Faq {
     pub fn entry(&self, id: &str) -> Option<&Entry> {

@@ -19,18 +19,6 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use unicode_normalization::UnicodeNormalization;
-
-/// The form in which questions are compared: NFKC, lowercase, traditional
-/// Chinese turned simplified, without punctuation, symbols or whitespace.
-pub(super) fn normalise(text: &str) -> String {
-    let folded: String = text.nfkc().flat_map(char::to_lowercase).collect();
-    fast2s::convert(&folded)
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .collect()
-}
-
 /// Strings shorter than this (in characters) are only compared for identity.
 /// (Below 9 characters, 0.9 similarity needs identity anyway.)
 const MIN_SIMILAR_CHARS: usize = 4;
@@ -53,8 +41,9 @@ pub(super) struct NearDuplicate {
     pub resemblance: Resemblance,
 }
 
-/// Near-duplicates among `questions`, given as `(group, normalised text)`;
-/// questions of the same group (an entry) may resemble each other freely.
+/// Near-duplicates among `questions`, given as `(group, normalised text)`
+/// (normalised by `crate::question_key`); questions of the same group (an
+/// entry) may resemble each other freely.
 ///
 /// Each question is the subject of at most one report. Every question with
 /// an identical question of another group before it is reported; of every
@@ -449,21 +438,13 @@ fn levenshtein_within(a: &[char], b: &[char], limit: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalising_folds_width_case_script_and_punctuation() {
-        assert_eq!(
-            normalise("Ｄｅｐｏｓｉｔ  NOT credited!"),
-            "depositnotcredited"
-        );
-        assert_eq!(normalise("提幣失敗？"), "提币失败");
-        assert_eq!(normalise("充币 没有 到账。"), "充币没有到账");
-        assert_eq!(normalise("?!… "), "");
-    }
+    use crate::normalize::question_key;
 
     fn run(questions: &[(usize, &str)]) -> Vec<(usize, usize, Resemblance)> {
-        let normalised: Vec<(usize, String)> =
-            questions.iter().map(|(g, q)| (*g, normalise(q))).collect();
+        let normalised: Vec<(usize, String)> = questions
+            .iter()
+            .map(|(g, q)| (*g, question_key(q)))
+            .collect();
         let borrowed: Vec<(usize, &str)> =
             normalised.iter().map(|(g, q)| (*g, q.as_str())).collect();
         near_duplicates(&borrowed)

@@ -17,6 +17,7 @@ use serde_saphyr::{Location, Spanned};
 use super::model::{Category, Diagnostic, Entry, Faq, Severity, SourceLocation};
 use super::raw::{self, LangMap, RawCategory, RawEntry, RawFile, SyntaxError, Text, TextList};
 use super::similar::{self, Resemblance};
+use crate::normalize::question_key;
 
 /// The only version of the format so far.
 const VERSION: u64 = 1;
@@ -391,7 +392,7 @@ impl Checker {
                 for (text, location) in built.questions_with_places {
                     questions.push(Question {
                         entry: entries.len(),
-                        normalised: similar::normalise(&text),
+                        normalised: question_key(&text),
                         text,
                         location,
                     });

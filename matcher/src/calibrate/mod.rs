@@ -3,8 +3,8 @@
 //! FAQ itself when the index is built.
 //!
 //! The samples come from the FAQ's own questions asked back (see
-//! `Matcher::calibrate` in `index.rs`): each candidate of each question is a
-//! sample labelled "was the question's own entry". A logistic regression
+//! `Matcher::calibrate` in `index/ask_back.rs`): each candidate of each
+//! question is a sample labelled "was the question's own entry". A logistic regression
 //! over a few features (cosine scores, lead over the runner-up, how much of
 //! the query the entry explains, how much of it the FAQ knows at all) fits
 //! those labels. A ridge penalty keeps a tiny FAQ's model close to neutral,
@@ -23,32 +23,11 @@
 // Small dense linear algebra reads best with indices.
 #![allow(clippy::needless_range_loop)]
 
-/// How many features of a candidate the confidence model reads (see
-/// `index.rs`).
-pub const FEATURES: usize = 19;
-/// The features' names, in order (see `Ranking::features` in `index.rs`):
-/// how a prior file names its inputs.
-pub const FEATURE_NAMES: [&str; FEATURES] = [
-    "score",
-    "cosine_closest",
-    "cosine_centroid",
-    "score_lead",
-    "log_known_words",
-    "unknown_share",
-    "explained",
-    "has_meaning",
-    "meaning",
-    "meaning_lead",
-    "unexplained_words",
-    "closeness_typical",
-    "closeness_local",
-    "meaning_typical",
-    "meaning_local",
-    "meaning_centroid",
-    "meaning_centroid_lead",
-    "aligned",
-    "covered",
-];
+mod newton;
+
+use crate::features::{FEATURES, Feature};
+use newton::newton;
+
 /// The model's inputs: the features, a Chinese-query bias, and the features
 /// again for Chinese queries (zero for others).
 const INPUTS: usize = 2 * FEATURES + 1;
@@ -98,37 +77,22 @@ pub(crate) struct ConfidenceModel {
     weights: [f64; INPUTS + 1],
 }
 
-/// Features that are evidence for the candidate (see `Ranking::features`
-/// in `index.rs`): their weights may not be negative.
-const MONOTONE: [bool; FEATURES] = [
-    true, true, true, true, false, false, true, false, true, true, false, true, true, true, true,
-    true, true, true, true,
-];
-
-/// The first features (up to the meaning lead) make the basic model; the
-/// rest (how much of the query the entry leaves unexplained, closeness
-/// against the entry's own spread, the meaning centroid) need enough
-/// questions to learn from, so they are used only where cross-validation
-/// shows that they help.
-const BASIC: usize = 10;
-/// Folds of that cross-validation, and the fewest questions asked back for
-/// it to choose anything but the basic model.
+/// Folds of the cross-validation that chooses between the basic and the
+/// extended model (see `Feature::is_basic`), and the fewest questions
+/// asked back for it to choose anything but the basic model.
 const FOLDS: u32 = 2;
 const MIN_GROUPS_FOR_SELECTION: u32 = 40;
 /// The word alignment with the question closest in meaning (see
-/// `WordVectors::alignment`): read by the untrained curve only. Fitted
+/// `WordVectors::alignment`) is read by the untrained curve only. Fitted
 /// models leave it out: on banking77 and the bundled FAQ it changed
 /// nothing but cost top1 (.764 → .760) and time per query.
-pub(crate) const ALIGNED: usize = 17;
+const ALIGNED: usize = Feature::Aligned.index();
 /// How much of the entry's closest question the query covers (see
-/// `Scored::covered` in `index.rs`): the other direction of "how much of
-/// the query the entry explains". Read by the untrained curve only, like
+/// `Scored::covered` in `index/rank.rs`): the other direction of "how much
+/// of the query the entry explains". Read by the untrained curve only, like
 /// the alignment: fitted models on banking77 and the bundled FAQ were the
 /// same with it.
-pub(crate) const COVERED: usize = 18;
-
-/// The longest Newton step on one weight (standardised inputs).
-const MAX_STEP: f64 = 4.0;
+const COVERED: usize = Feature::Covered.index();
 
 /// L2 penalty: keeps a tiny FAQ's model close to "confidence = raw score".
 const RIDGE: f64 = 1.0;
@@ -136,11 +100,11 @@ const RIDGE: f64 = 1.0;
 impl ConfidenceModel {
     /// Before any fitting (a FAQ whose entries have one question each has
     /// nothing to learn from): a logistic curve of how much of the query the
-    /// entry explains (BM25, feature 6), which orders such FAQs better than
+    /// entry explains (`Feature::Explained`), which orders such FAQs better than
     /// the cosine score, and how much of the entry's question the query
     /// covers (`COVERED`), three parts to one; and, where the query and the
-    /// entry have meaning vectors (feature 7), of their meaning: the cosine
-    /// of their mean vectors (feature 8) and how well their words align
+    /// entry have meaning vectors (`HasMeaning`), of their meaning: the
+    /// cosine of their mean vectors (`Meaning`) and how well their words align
     /// (`ALIGNED`), three parts to four. Among entries that explain the
     /// query alike, the one that says no more than the query asks and is
     /// closer in meaning comes first. It reaches the default answer
@@ -152,9 +116,9 @@ impl ConfidenceModel {
     /// 4·alignment − 8.5`).
     pub fn untrained() -> Self {
         let mut weights = [0.0; INPUTS + 1];
-        weights[6] = 6.0;
-        weights[7] = -6.5;
-        weights[8] = 3.0;
+        weights[Feature::Explained.index()] = 6.0;
+        weights[Feature::HasMeaning.index()] = -6.5;
+        weights[Feature::Meaning.index()] = 3.0;
         weights[ALIGNED] = 4.0;
         weights[COVERED] = 2.0;
         weights[INPUTS] = -5.0;
@@ -168,18 +132,19 @@ impl ConfidenceModel {
 
     /// Fits the confidence model: the basic features alone, or all of
     /// them when cross-validation says the extra ones predict questions it
-    /// did not see better (see `BASIC`).
+    /// did not see better (see `Feature::is_basic`).
     pub fn fit(samples: &[Sample]) -> Self {
         let samples: Vec<(&Sample, [f32; INPUTS])> = samples
             .iter()
             .filter(|s| s.weight > 0.0 && s.features.iter().all(|f| f.is_finite()))
             .map(|s| (s, inputs(&s.features, s.chinese)))
             .collect();
-        let basic: [bool; FEATURES] = std::array::from_fn(|k| k < BASIC);
+        let basic: [bool; FEATURES] = Feature::ALL.map(Feature::is_basic);
         // The word alignment and the coverage are for the untrained curve
         // only: on FAQs with questions to learn from they did not help (see
         // `ALIGNED`).
-        let extended: [bool; FEATURES] = std::array::from_fn(|k| k != ALIGNED && k != COVERED);
+        let extended: [bool; FEATURES] =
+            Feature::ALL.map(|f| !matches!(f, Feature::Aligned | Feature::Covered));
         let used =
             if Self::held_out_loss(&samples, &extended) < Self::held_out_loss(&samples, &basic) {
                 extended
@@ -264,7 +229,7 @@ impl ConfidenceModel {
             })
             .collect();
         // Evidence for a candidate never counts against it: a feature of
-        // `MONOTONE` whose weight comes out negative (collinear features
+        // evidence (`Feature::is_evidence`) whose weight comes out negative (collinear features
         // trading off) is pinned at zero and the rest refitted, so a query
         // closer to an entry than anything calibration saw gets more
         // confidence, not less. For a Chinese query the feature's weight
@@ -286,7 +251,7 @@ impl ConfidenceModel {
         );
         loop {
             let negative = (0..FEATURES)
-                .filter(|&k| MONOTONE[k])
+                .filter(|&k| Feature::ALL[k].is_evidence())
                 .flat_map(|k| {
                     let copy = CHINESE + 1 + k;
                     [(k, slope(&w, k)), (copy, slope(&w, k) + slope(&w, copy))]
@@ -345,7 +310,7 @@ impl ConfidenceModel {
         let slope = |w: &[f64; INPUTS + 1], k: usize| f64::from(self.scale[k]).recip() * w[k];
         loop {
             let mut violation = None;
-            for k in (0..FEATURES).filter(|&k| MONOTONE[k]) {
+            for k in (0..FEATURES).filter(|&k| Feature::ALL[k].is_evidence()) {
                 let copy = CHINESE + 1 + k;
                 if slope(&w, k) < -1e-9 && !pinned[k] {
                     violation = Some(k);
@@ -470,373 +435,5 @@ impl ConfidenceModel {
     }
 }
 
-/// Logistic regression by Newton's method with a ridge penalty towards
-/// `center` (bias not penalised); `pinned` weights keep their `start`
-/// value, the others start from it.
-/// Works on the free inputs only, and fills half of the (symmetric)
-/// Hessian.
-fn newton(
-    rows: &[([f64; INPUTS + 1], f64, f64)],
-    pinned: &[bool; INPUTS],
-    start: &[f64; INPUTS + 1],
-    center: &[f64; INPUTS + 1],
-    ridge: f64,
-) -> [f64; INPUTS + 1] {
-    // The free inputs, then the bias.
-    let free: Vec<usize> = (0..INPUTS)
-        .filter(|&k| !pinned[k])
-        .chain([INPUTS])
-        .collect();
-    let n = free.len();
-    let mut w: Vec<f64> = free.iter().map(|&k| start[k]).collect();
-    // What the pinned inputs add to each row's logit.
-    let offsets: Vec<f64> = rows
-        .iter()
-        .map(|(row, _, _)| {
-            (0..INPUTS)
-                .filter(|&k| pinned[k])
-                .map(|k| start[k] * row[k])
-                .sum()
-        })
-        .collect();
-    let mut x = vec![0.0f64; n];
-    for _ in 0..50 {
-        let mut gradient = vec![0.0f64; n];
-        let mut hessian = vec![vec![0.0f64; n]; n];
-        for ((row, y, weight), offset) in rows.iter().zip(&offsets) {
-            for (slot, &k) in x.iter_mut().zip(&free) {
-                *slot = row[k];
-            }
-            let z: f64 = offset + w.iter().zip(&x).map(|(w, x)| w * x).sum::<f64>();
-            let p = 1.0 / (1.0 + (-z).exp());
-            let g = weight * (p - y);
-            let h = weight * p * (1.0 - p);
-            for a in 0..n {
-                gradient[a] += g * x[a];
-                let hx = h * x[a];
-                for b in a..n {
-                    hessian[a][b] += hx * x[b];
-                }
-            }
-        }
-        for a in 0..n {
-            for b in 0..a {
-                hessian[a][b] = hessian[b][a];
-            }
-        }
-        for a in 0..n - 1 {
-            gradient[a] += ridge * (w[a] - center[free[a]]);
-            hessian[a][a] += ridge;
-        }
-        // The bias is held only as firmly as a tenth of a weight, and only
-        // when the weights are held towards another model's.
-        let bias_ridge = if center.iter().any(|&c| c != 0.0) {
-            ridge / 10.0
-        } else {
-            1e-9
-        };
-        gradient[n - 1] += bias_ridge * (w[n - 1] - center[INPUTS]);
-        hessian[n - 1][n - 1] += bias_ridge;
-        let Some(step) = solve(hessian, gradient) else {
-            break;
-        };
-        // Damped: a step on nearly separable samples can overshoot.
-        let longest = step.iter().fold(0.0f64, |m, s| m.max(s.abs()));
-        let damping = if longest > MAX_STEP {
-            MAX_STEP / longest
-        } else {
-            1.0
-        };
-        let mut change = 0.0f64;
-        for a in 0..n {
-            w[a] -= damping * step[a];
-            change = change.max(step[a].abs());
-        }
-        if change < 1e-7 {
-            break;
-        }
-    }
-    let mut out = *start;
-    for (&k, &v) in free.iter().zip(&w) {
-        out[k] = v;
-    }
-    out
-}
-
-/// Solves `a x = b` by Gaussian elimination with partial pivoting.
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-12 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
-            }
-            b[row] -= f * b[col];
-        }
-    }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (b[row] - s) / a[row][row];
-    }
-    Some(x)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample(raw: f32, correct: bool) -> Sample {
-        let mut features = [0.0; FEATURES];
-        features[0] = raw;
-        Sample {
-            features,
-            chinese: false,
-            correct,
-            weight: 1.0,
-            group: 0,
-        }
-    }
-
-    fn chinese(raw: f32, correct: bool) -> Sample {
-        Sample {
-            chinese: true,
-            ..sample(raw, correct)
-        }
-    }
-
-    #[test]
-    fn the_fitted_confidence_rises_with_the_score_and_stays_a_probability() {
-        let samples: Vec<Sample> = (0..400)
-            .map(|i| {
-                let x = i as f32 / 400.0;
-                sample(x, (i * 7919 % 400) as f32 / 400.0 < x)
-            })
-            .collect();
-        let model = ConfidenceModel::fit(&samples);
-        let at = |x: f32| model.apply(&sample(x, false).features, false);
-        assert!(at(0.1) < 0.3 && at(0.9) > 0.7, "{} {}", at(0.1), at(0.9));
-        let mut last = 0.0;
-        for i in 0..=100 {
-            let y = at(i as f32 / 100.0);
-            assert!(y >= last && (0.0..=1.0).contains(&y));
-            last = y;
-        }
-    }
-
-    #[test]
-    fn without_both_kinds_of_samples_the_untrained_curve_is_kept() {
-        let only_right: Vec<Sample> = (0..10).map(|i| sample(i as f32 / 10.0, true)).collect();
-        assert_eq!(
-            ConfidenceModel::fit(&only_right),
-            ConfidenceModel::untrained()
-        );
-        assert_eq!(ConfidenceModel::fit(&[]), ConfidenceModel::untrained());
-        let mut nan = sample(0.5, true);
-        nan.features[0] = f32::NAN;
-        assert_eq!(
-            ConfidenceModel::untrained().apply(&nan.features, false),
-            0.0
-        );
-    }
-
-    #[test]
-    fn without_training_meaning_orders_what_words_leave_level() {
-        let untrained = ConfidenceModel::untrained();
-        // (share of the query explained, share of the question covered,
-        // cosine of the mean vectors and alignment of the words)
-        let confidence = |explained: f32, covered: f32, meaning: Option<(f32, f32)>| {
-            let mut features = [0.0; FEATURES];
-            features[6] = explained;
-            features[COVERED] = covered;
-            if let Some((cosine, aligned)) = meaning {
-                features[7] = 1.0;
-                features[8] = cosine;
-                features[ALIGNED] = aligned;
-            }
-            untrained.apply(&features, false)
-        };
-        assert!(confidence(0.6, 0.6, Some((0.5, 0.5))) > confidence(0.6, 0.6, Some((0.2, 0.5))));
-        assert!(confidence(0.6, 0.6, Some((0.5, 0.6))) > confidence(0.6, 0.6, Some((0.5, 0.4))));
-        // Of two questions that explain the query alike, the one that says
-        // no more than the query asks.
-        assert!(confidence(0.8, 0.9, Some((0.5, 0.5))) > confidence(0.8, 0.4, Some((0.5, 0.5))));
-        // Answered (0.95) only when every word is explained, the question
-        // covered and the meaning close, or, without meaning vectors, every
-        // word explained and the question covered.
-        assert!(confidence(1.0, 1.0, Some((0.95, 0.95))) >= 0.95);
-        assert!(confidence(1.0, 1.0, Some((0.9, 0.9))) < 0.95);
-        assert!(confidence(0.9, 1.0, Some((1.0, 1.0))) < 0.95);
-        assert!(confidence(1.0, 0.6, Some((1.0, 1.0))) < 0.95);
-        assert!(confidence(1.0, 1.0, None) >= 0.95);
-        assert!(confidence(0.9, 1.0, None) < 0.95);
-        assert!(confidence(1.0, 0.8, None) < 0.95);
-        assert!(untrained.reads_alignment());
-    }
-
-    #[test]
-    fn the_coverage_never_makes_the_untrained_curve_answer_more() {
-        // The curve before it read the coverage: 6·explained + 2·meaning +
-        // 4·alignment − 8.5 with meaning vectors, 6·explained − 3 without.
-        let before = |explained: f32, meaning: Option<(f32, f32)>| {
-            let z = match meaning {
-                Some((cosine, aligned)) => 6.0 * explained + 2.0 * cosine + 4.0 * aligned - 8.5,
-                None => 6.0 * explained - 3.0,
-            };
-            1.0 / (1.0 + (-z).exp())
-        };
-        let untrained = ConfidenceModel::untrained();
-        let steps = (0..=20).map(|i| i as f32 / 20.0);
-        for explained in steps.clone() {
-            for covered in steps.clone() {
-                for cosine in steps.clone() {
-                    for aligned in steps.clone() {
-                        let mut features = [0.0; FEATURES];
-                        features[6] = explained;
-                        features[COVERED] = covered;
-                        let no_meaning = untrained.apply(&features, false);
-                        features[7] = 1.0;
-                        features[8] = cosine;
-                        features[ALIGNED] = aligned;
-                        let with_meaning = untrained.apply(&features, false);
-                        if with_meaning >= 0.95 {
-                            assert!(before(explained, Some((cosine, aligned))) >= 0.95);
-                        }
-                        if no_meaning >= 0.95 {
-                            assert!(before(explained, None) >= 0.95);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_fitted_model_does_not_read_the_word_alignment() {
-        let model = ConfidenceModel::fit(&extended_samples(200, true));
-        assert!(!model.reads_alignment());
-    }
-
-    /// Where the score says right from 0.2 in Chinese and from 0.6 in
-    /// English (the same number means more in one language than in the
-    /// other), the model tells the two apart; it cannot without the
-    /// language, which would put both curves halfway.
-    #[test]
-    fn a_bilingual_faq_learns_what_a_score_means_in_each_language() {
-        let mut samples = Vec::new();
-        for i in 0..400 {
-            let x = i as f32 / 400.0;
-            samples.push(sample(x, x > 0.6));
-            samples.push(chinese(x, x > 0.2));
-        }
-        let model = ConfidenceModel::fit(&samples);
-        let at = |x: f32, chinese: bool| model.apply(&sample(x, false).features, chinese);
-        assert!(at(0.4, true) > 0.8, "{}", at(0.4, true));
-        assert!(at(0.4, false) < 0.2, "{}", at(0.4, false));
-        // Each language's curve still rises with the score.
-        for chinese in [false, true] {
-            let mut last = 0.0;
-            for i in 0..=100 {
-                let y = at(i as f32 / 100.0, chinese);
-                assert!(y >= last, "{chinese} {i}");
-                last = y;
-            }
-        }
-    }
-
-    /// Evidence never counts against a candidate in either language: where
-    /// Chinese samples say the opposite, their curve is flat, not falling.
-    #[test]
-    fn evidence_never_lowers_the_confidence_of_a_chinese_query() {
-        let mut samples = Vec::new();
-        for i in 0..400 {
-            let x = i as f32 / 400.0;
-            samples.push(sample(x, x > 0.5));
-            samples.push(chinese(x, x < 0.5));
-        }
-        let model = ConfidenceModel::fit(&samples);
-        let at = |x: f32| model.apply(&sample(x, false).features, true);
-        let mut last = 0.0;
-        for i in 0..=100 {
-            let y = at(i as f32 / 100.0);
-            assert!(y >= last - 1e-6, "{i}: {y} after {last}");
-            last = y;
-        }
-    }
-
-    /// Samples of `questions` questions asked back, four candidates each:
-    /// the basic score is a noisy hint, an extended feature (the meaning
-    /// centroid, 15) is either what decides or a coincidence of these
-    /// samples.
-    fn extended_samples(questions: u32, extended_decides: bool) -> Vec<Sample> {
-        let mut samples = Vec::new();
-        for q in 0..questions {
-            for c in 0..4u32 {
-                let correct = c == 0;
-                let noise = ((q * 31 + c * 17) % 10) as f32 / 10.0;
-                let mut features = [0.0; FEATURES];
-                // Right more often than not, far from always.
-                features[0] = if (q + c) % 3 == 0 { 1.0 - noise } else { noise };
-                features[15] = if extended_decides {
-                    if correct {
-                        0.6 + noise / 4.0
-                    } else {
-                        0.3 - noise / 4.0
-                    }
-                } else {
-                    // Says "right" for half the questions and, more weakly,
-                    // "wrong" for the other half: it fits the samples
-                    // taken together, and predicts neither half from the
-                    // other.
-                    let (right, wrong) = if q % 2 == 0 { (0.7, 0.3) } else { (0.4, 0.6) };
-                    if correct { right } else { wrong }
-                };
-                samples.push(Sample {
-                    features,
-                    chinese: false,
-                    correct,
-                    weight: 1.0,
-                    group: q,
-                });
-            }
-        }
-        samples
-    }
-
-    /// How much the extended feature moves the confidence of a candidate.
-    fn extended_effect(model: &ConfidenceModel) -> f32 {
-        let mut low = [0.0; FEATURES];
-        low[0] = 0.5;
-        let mut high = low;
-        low[15] = 0.2;
-        high[15] = 0.7;
-        model.apply(&high, false) - model.apply(&low, false)
-    }
-
-    #[test]
-    fn extra_evidence_is_used_where_it_predicts_unseen_questions() {
-        let model = ConfidenceModel::fit(&extended_samples(200, true));
-        assert!(extended_effect(&model) > 0.5, "{}", extended_effect(&model));
-    }
-
-    #[test]
-    fn extra_evidence_that_only_fits_the_samples_is_left_out() {
-        let model = ConfidenceModel::fit(&extended_samples(200, false));
-        assert_eq!(extended_effect(&model), 0.0);
-    }
-
-    /// A FAQ of a few questions has too little to tell whether the extra
-    /// evidence helps: the basic model, even where it would have.
-    #[test]
-    fn a_small_faq_keeps_the_basic_model() {
-        let model = ConfidenceModel::fit(&extended_samples(MIN_GROUPS_FOR_SELECTION - 1, true));
-        assert_eq!(extended_effect(&model), 0.0);
-    }
-}
+mod tests;
