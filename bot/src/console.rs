@@ -171,6 +171,7 @@ impl Console {
             Ok(Some(command)) if self.side == Side::User && command.role() != Role::Anyone => {
                 tracing::warn!(chat_id = me, "staff command from a non-agent refused");
                 vec![Outgoing {
+                    card: None,
                     to: Recipient::User(me),
                     ticket: None,
                     language: self.user.language.clone(),
@@ -190,6 +191,7 @@ impl Console {
             }
             Ok(Some(Command::WhoAmI)) => return Ok(format!("(your id is {me})\n")),
             Err(refusal) => vec![Outgoing {
+                card: None,
                 to: Recipient::Agent(me),
                 ticket: None,
                 language: self.desk.staff().language.clone(),

@@ -316,3 +316,28 @@ pub enum Reply {
     },
     Refused(Refusal),
 }
+
+impl Reply {
+    /// The attachments a relayed message carries (a user's to staff, an
+    /// agent's to the user); none for any other reply.
+    pub fn attachments(&self) -> &[Attachment] {
+        match self {
+            Reply::FromAgent { attachments, .. } | Reply::UserWrote { attachments, .. } => {
+                attachments
+            }
+            _ => &[],
+        }
+    }
+
+    /// The same reply without its attachments: the caption of a relayed
+    /// photo or document, which travels as a copy of the original message.
+    pub fn without_attachments(&self) -> Reply {
+        let mut bare = self.clone();
+        if let Reply::FromAgent { attachments, .. } | Reply::UserWrote { attachments, .. } =
+            &mut bare
+        {
+            attachments.clear();
+        }
+        bare
+    }
+}

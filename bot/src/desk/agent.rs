@@ -78,6 +78,7 @@ impl Desk {
 
     fn to_agent(&self, agent: AgentId, reply: Reply, ticket: Option<TicketId>) -> Outgoing {
         Outgoing {
+            card: None,
             to: Recipient::Agent(agent),
             ticket,
             language: self.staff.language.clone(),
@@ -130,6 +131,7 @@ impl Desk {
                 self.store.append(ticket.id, entry).await?;
                 vec![
                     Outgoing {
+                        card: None,
                         to: Recipient::User(ticket.user.id),
                         ticket: Some(ticket.id),
                         language,
@@ -171,7 +173,9 @@ impl Desk {
                 self.store.close(ticket.id).await?;
                 let mut out = self.closed(&ticket).await?;
                 let reply = Reply::ClosedByAgent { ticket: ticket.id };
-                out.push(self.to_agent(agent, reply, Some(ticket.id)));
+                let mut closed = self.to_agent(agent, reply, Some(ticket.id));
+                closed.card = self.card(ticket.id).await?.map(Box::new);
+                out.push(closed);
                 out
             }
         })
@@ -191,11 +195,13 @@ impl Desk {
         to_state.in_hand = Some(ticket.id);
         self.save_agent_state(to, &to_state).await?;
         let mut out = Vec::new();
-        if let Some(card) = self.card(ticket.id).await? {
+        let card = self.card(ticket.id).await?;
+        if let Some(card) = card.clone() {
             let from = self.staff.alias(agent);
             out.push(self.to_agent(to, Reply::TransferredToYou { card, from }, Some(ticket.id)));
         }
         out.push(Outgoing {
+            card: None,
             to: Recipient::User(ticket.user.id),
             ticket: Some(ticket.id),
             language,
@@ -207,7 +213,9 @@ impl Desk {
             ticket: ticket.id,
             agent: self.staff.alias(to),
         };
-        out.push(self.to_agent(agent, reply, Some(ticket.id)));
+        let mut told = self.to_agent(agent, reply, Some(ticket.id));
+        told.card = card.map(Box::new);
+        out.push(told);
         Ok(out)
     }
 
@@ -221,10 +229,12 @@ impl Desk {
     async fn claimed(&self, agent: AgentId, ticket: &Ticket) -> Result<Vec<Outgoing>> {
         tracing::info!(ticket_id = ticket.id, agent, "claimed");
         let mut out = Vec::new();
-        if let Some(card) = self.card(ticket.id).await? {
+        let card = self.card(ticket.id).await?;
+        if let Some(card) = card.clone() {
             out.push(self.to_agent(agent, Reply::Claimed(card), Some(ticket.id)));
         }
         out.push(Outgoing {
+            card: card.map(Box::new),
             to: Recipient::Staff,
             ticket: Some(ticket.id),
             language: self.staff.language.clone(),
@@ -234,6 +244,7 @@ impl Desk {
             },
         });
         out.push(Outgoing {
+            card: None,
             to: Recipient::User(ticket.user.id),
             ticket: Some(ticket.id),
             language: self.user_language(ticket).await?,

@@ -42,6 +42,10 @@ pub struct Outgoing {
     pub ticket: Option<TicketId>,
     pub language: String,
     pub reply: Reply,
+    /// For a staff message that changes what a ticket's card shows (a
+    /// claim, a transfer, a close, a cancel): the card as it is now, so a
+    /// shell can update the card it posted without asking the desk again.
+    pub card: Option<Box<TicketCard>>,
 }
 
 /// When staff work, and when waiting tickets are announced again.
@@ -166,6 +170,7 @@ impl Desk {
         Ok(due
             .into_iter()
             .map(|ticket| Outgoing {
+                card: None,
                 to: Recipient::Staff,
                 ticket: Some(ticket.id),
                 language: self.staff.language.clone(),
@@ -300,6 +305,7 @@ impl Desk {
                         );
                     }
                     out.push(Outgoing {
+                        card: None,
                         to: Recipient::User(user),
                         ticket: None,
                         language,
@@ -380,7 +386,12 @@ impl Desk {
         {
             to = Recipient::Agent(agent);
         }
+        let card = match &reply {
+            Reply::UserCancelled { ticket } => self.card(*ticket).await?.map(Box::new),
+            _ => None,
+        };
         Ok(Outgoing {
+            card,
             to,
             ticket,
             language: self.staff.language.clone(),
@@ -461,6 +472,7 @@ impl Desk {
             .into_iter()
             .filter_map(|effect| match effect {
                 Effect::Say(reply) => Some(Outgoing {
+                    card: None,
                     to: Recipient::User(user),
                     ticket: Some(ticket.id),
                     language: language.clone(),

@@ -35,30 +35,10 @@ impl Shell {
         match out.to {
             Recipient::User(user) => {
                 let chat = ChatId(user);
-                match (&out.reply, origin.message) {
-                    (
-                        Reply::FromAgent {
-                            alias,
-                            text,
-                            attachments,
-                        },
-                        Some(source),
-                    ) if !attachments.is_empty() && origin.agent.is_some() => {
-                        let bare = Reply::FromAgent {
-                            alias: alias.clone(),
-                            text: text.clone(),
-                            attachments: Vec::new(),
-                        };
-                        let caption = render(&bare, &out.language, &knowledge.faq).text;
-                        self.courier
-                            .copy(chat, None, origin.chat, source, &caption)
-                            .await?;
-                    }
-                    _ => {
-                        self.courier
-                            .send_text(chat, None, &message.text, keyboard(&message.buttons))
-                            .await?;
-                    }
+                if !self.copy_relayed(chat, &out, origin).await? {
+                    self.courier
+                        .send_text(chat, None, &message.text, keyboard(&message.buttons))
+                        .await?;
                 }
             }
             Recipient::Agent(agent) if origin.agent == Some(agent) => {
@@ -113,12 +93,12 @@ impl Shell {
         }
         // A ticket that ends closes its topic.
         if let Reply::ClosedByAgent { ticket } | Reply::UserCancelled { ticket } = out.reply
+            && let Some(card) = out.card
             && let Some(group) = self.group_of(Some(ticket)).await?
             && self.topics.of_ticket(ticket).await?.is_some()
-            && let Some(card) = self.desk.card(ticket).await?
         {
             let text = render(
-                &Reply::NewTicket(card),
+                &Reply::NewTicket(*card),
                 &self.staff_language(),
                 &knowledge.faq,
             )
@@ -156,11 +136,11 @@ impl Shell {
                 text: message.text.clone(),
                 keyboard: keyboard(&message.buttons),
             },
-            Reply::ClaimedBy { ticket, .. } | Reply::TransferredTo { ticket, .. } => {
-                let Some(card) = self.desk.card(*ticket).await? else {
+            Reply::ClaimedBy { .. } | Reply::TransferredTo { .. } => {
+                let Some(card) = out.card.clone() else {
                     return Ok(());
                 };
-                let card = render(&Reply::NewTicket(card), language, &knowledge.faq);
+                let card = render(&Reply::NewTicket(*card), language, &knowledge.faq);
                 let close_only: Vec<Vec<render::Button>> = card
                     .buttons
                     .iter()
@@ -227,34 +207,42 @@ impl Shell {
         origin: &Origin,
     ) -> Result<()> {
         let chat = ChatId(agent);
-        let knowledge = self.desk.knowledge();
-        if let (
-            Reply::UserWrote {
-                ticket,
-                user,
-                text,
-                attachments,
-            },
-            Some(source),
-        ) = (&out.reply, origin.message)
-            && !attachments.is_empty()
-            && origin.agent.is_none()
-        {
-            let bare = Reply::UserWrote {
-                ticket: *ticket,
-                user: user.clone(),
-                text: text.clone(),
-                attachments: Vec::new(),
-            };
-            let caption = render(&bare, &out.language, &knowledge.faq).text;
-            self.courier
-                .copy(chat, None, origin.chat, source, &caption)
-                .await?;
+        if self.copy_relayed(chat, out, origin).await? {
             return Ok(());
         }
         self.courier
             .send_text(chat, None, &message.text, keyboard(&message.buttons))
             .await?;
         Ok(())
+    }
+
+    /// Copies the message a relayed reply stands for (a photo, a document, a
+    /// voice note) from the chat it was sent in, captioned with the reply's
+    /// words: a user's to staff, an agent's to the user. False when the
+    /// reply relays no attachment of this event.
+    pub(super) async fn copy_relayed(
+        &self,
+        chat: ChatId,
+        out: &Outgoing,
+        origin: &Origin,
+    ) -> Result<bool> {
+        let from_here = match &out.reply {
+            Reply::FromAgent { .. } => origin.agent.is_some(),
+            Reply::UserWrote { .. } => origin.agent.is_none(),
+            _ => false,
+        };
+        let Some(source) = origin.message.filter(|_| from_here) else {
+            return Ok(false);
+        };
+        if out.reply.attachments().is_empty() {
+            return Ok(false);
+        }
+        let knowledge = self.desk.knowledge();
+        let bare = out.reply.without_attachments();
+        let caption = render(&bare, &out.language, &knowledge.faq).text;
+        self.courier
+            .copy(chat, None, origin.chat, source, &caption)
+            .await?;
+        Ok(true)
     }
 }

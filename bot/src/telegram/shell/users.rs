@@ -104,6 +104,7 @@ impl Shell {
 
     pub(super) fn refusal(&self, agent: AgentId, refusal: Refusal) -> Outgoing {
         Outgoing {
+            card: None,
             to: Recipient::Agent(agent),
             ticket: None,
             language: self.staff_language(),
