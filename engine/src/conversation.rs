@@ -49,10 +49,10 @@ pub struct Conversation {
     pub last_candidates: Vec<Candidate>,
     /// Entries already shown for the last question ("not helpful" skips them).
     pub shown: Vec<String>,
-    /// The bot asked once for details for this ticket; the next text answers it.
-    pub awaiting_details: Option<TicketId>,
-    /// This closed ticket waits for the user's rating.
-    pub awaiting_rating: Option<TicketId>,
+    /// What the bot waits for from the user besides questions: details
+    /// of a new ticket, a rating of a closed one, or both.
+    #[serde(flatten)]
+    pub awaiting: Awaiting,
     /// Entries whose answer got its "Solved" or "Not helpful" since it was
     /// last given: a second press on the same answer is stale.
     pub feedback_given: Vec<String>,
@@ -60,6 +60,94 @@ pub struct Conversation {
     /// `language_code`, as after a bare `/start`): only then do a word or
     /// two in another language keep it.
     pub language_written: bool,
+}
+
+/// What the bot waits for from the user, besides any question: the states
+/// a conversation can really be in. Both at once is real: a user rates a
+/// closed ticket with its buttons while a new one waits for details.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "AwaitingFields", into = "AwaitingFields")]
+pub enum Awaiting {
+    #[default]
+    Nothing,
+    /// The bot asked once for details of this new ticket; the next text
+    /// (or [Skip]) answers it.
+    Details(TicketId),
+    /// This closed ticket waits for the user's rating.
+    Rating(TicketId),
+    /// A rating of the closed ticket `rating`, while the new ticket
+    /// `details` waits for details.
+    RatingAndDetails { rating: TicketId, details: TicketId },
+}
+
+impl Awaiting {
+    /// The ticket whose details the bot asked for.
+    pub fn details(self) -> Option<TicketId> {
+        match self {
+            Awaiting::Details(ticket)
+            | Awaiting::RatingAndDetails {
+                details: ticket, ..
+            } => Some(ticket),
+            _ => None,
+        }
+    }
+
+    /// The closed ticket waiting for a rating.
+    pub fn rating(self) -> Option<TicketId> {
+        match self {
+            Awaiting::Rating(ticket) | Awaiting::RatingAndDetails { rating: ticket, .. } => {
+                Some(ticket)
+            }
+            _ => None,
+        }
+    }
+
+    fn from_parts(rating: Option<TicketId>, details: Option<TicketId>) -> Awaiting {
+        match (rating, details) {
+            (None, None) => Awaiting::Nothing,
+            (None, Some(details)) => Awaiting::Details(details),
+            (Some(rating), None) => Awaiting::Rating(rating),
+            (Some(rating), Some(details)) => Awaiting::RatingAndDetails { rating, details },
+        }
+    }
+
+    /// Asks for details of the new ticket `ticket` (a pending rating stays).
+    fn ask_details(&mut self, ticket: TicketId) {
+        *self = Awaiting::from_parts(self.rating(), Some(ticket));
+    }
+
+    /// The details question is answered, skipped, or moot.
+    fn details_done(&mut self) {
+        *self = Awaiting::from_parts(self.rating(), None);
+    }
+
+    /// The rating is given.
+    fn rating_done(&mut self) {
+        *self = Awaiting::from_parts(None, self.details());
+    }
+}
+
+/// How [`Awaiting`] is stored: the two fields conversations were saved with
+/// before it existed, so stored conversations read the same.
+#[derive(Serialize, Deserialize)]
+struct AwaitingFields {
+    awaiting_details: Option<TicketId>,
+    awaiting_rating: Option<TicketId>,
+}
+
+impl From<AwaitingFields> for Awaiting {
+    fn from(fields: AwaitingFields) -> Awaiting {
+        Awaiting::from_parts(fields.awaiting_rating, fields.awaiting_details)
+    }
+}
+
+impl From<Awaiting> for AwaitingFields {
+    fn from(awaiting: Awaiting) -> AwaitingFields {
+        AwaitingFields {
+            awaiting_details: awaiting.details(),
+            awaiting_rating: awaiting.rating(),
+        }
+    }
 }
 
 /// At most this many answers remember their feedback.
@@ -171,7 +259,8 @@ impl Engine<'_> {
         // a new ticket (the number is for its agent; the rating buttons
         // still work), and not a longer number (a UID, an order id): those
         // go where any text goes.
-        if let (Some(ticket), Some(t), None) = (conversation.awaiting_rating, text.as_deref(), open)
+        if let (Some(ticket), Some(t), None) =
+            (conversation.awaiting.rating(), text.as_deref(), open)
             && let Ok(number) = t.trim().parse::<i64>()
         {
             match u8::try_from(number) {
@@ -248,7 +337,7 @@ impl Engine<'_> {
                 utc_offset_minutes: 0,
             })));
             if ticket.details.is_empty() {
-                conversation.awaiting_details = Some(ticket.id);
+                conversation.awaiting.ask_details(ticket.id);
                 out.push(Effect::Say(Reply::AskDetails { ticket: ticket.id }));
             }
         }
@@ -257,8 +346,8 @@ impl Engine<'_> {
 
     /// After an agent closed the user's ticket: ask for a rating.
     pub fn ticket_closed(&self, conversation: &mut Conversation, ticket: TicketId) -> Vec<Effect> {
-        conversation.awaiting_rating = Some(ticket);
-        conversation.awaiting_details = None;
+        // The ticket that closed is the one any details were for.
+        conversation.awaiting = Awaiting::Rating(ticket);
         vec![Effect::Say(Reply::TicketClosed { ticket })]
     }
 
@@ -298,7 +387,7 @@ impl Engine<'_> {
             UserCommand::Human => self.handoff(conversation, open, message, None, None, out),
             UserCommand::Cancel => match open {
                 Some(ticket) => {
-                    conversation.awaiting_details = None;
+                    conversation.awaiting.details_done();
                     out.push(Effect::Cancel(ticket.id));
                     out.push(Effect::Say(Reply::Cancelled { ticket: ticket.id }));
                     out.push(Effect::TellStaff(Reply::UserCancelled {
@@ -386,13 +475,13 @@ impl Engine<'_> {
                     category: id.clone(),
                 }))
             }
-            Action::Rate { ticket, score } if conversation.awaiting_rating == Some(*ticket) => {
+            Action::Rate { ticket, score } if conversation.awaiting.rating() == Some(*ticket) => {
                 self.rate(conversation, *ticket, *score, out)
             }
             // "Skip" answers the details question only while it is asked:
             // pressed later, "an agent will reply soon" would not be true.
-            Action::SkipDetails if conversation.awaiting_details.is_some() => {
-                conversation.awaiting_details = None;
+            Action::SkipDetails if conversation.awaiting.details().is_some() => {
+                conversation.awaiting.details_done();
                 out.push(Effect::Say(Reply::DetailsNoted));
             }
             // Stale buttons (an entry removed by a reload, a rating already
@@ -408,7 +497,7 @@ impl Engine<'_> {
         score: u8,
         out: &mut Vec<Effect>,
     ) {
-        conversation.awaiting_rating = None;
+        conversation.awaiting.rating_done();
         out.push(Effect::Rate { ticket, score });
         out.push(Effect::Say(Reply::ThanksForRating { score }));
         out.push(Effect::TellStaff(Reply::UserRated { ticket, score }));
@@ -445,8 +534,8 @@ impl Engine<'_> {
         }));
         // Details the user sends are on the transcript; the desk lifts them
         // from there whenever it shows the ticket to staff.
-        if conversation.awaiting_details == Some(ticket.id) {
-            conversation.awaiting_details = None;
+        if conversation.awaiting.details() == Some(ticket.id) {
+            conversation.awaiting.details_done();
             out.push(Effect::Say(Reply::DetailsNoted));
         } else if ticket.status == Status::Waiting {
             out.push(Effect::Say(Reply::Queued {
@@ -666,5 +755,39 @@ mod tests {
         ] {
             assert_eq!(Action::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_stored_conversation_reads_and_writes_the_same_fields_as_before() {
+        let stored = serde_json::json!({
+            "language": "zh",
+            "awaiting_details": 8,
+            "awaiting_rating": 7,
+        });
+        let conversation: Conversation = serde_json::from_value(stored).unwrap();
+        assert_eq!(
+            conversation.awaiting,
+            Awaiting::RatingAndDetails {
+                rating: 7,
+                details: 8
+            }
+        );
+        let written = serde_json::to_value(&conversation).unwrap();
+        assert_eq!(written["awaiting_details"], 8);
+        assert_eq!(written["awaiting_rating"], 7);
+        let fresh: Conversation = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert_eq!(fresh.awaiting, Awaiting::Nothing);
+    }
+
+    #[test]
+    fn a_rating_given_keeps_a_new_tickets_details_question_and_the_reverse() {
+        let mut awaiting = Awaiting::Rating(7);
+        awaiting.ask_details(8);
+        assert_eq!(awaiting.rating(), Some(7));
+        assert_eq!(awaiting.details(), Some(8));
+        awaiting.rating_done();
+        assert_eq!(awaiting, Awaiting::Details(8));
+        awaiting.details_done();
+        assert_eq!(awaiting, Awaiting::Nothing);
     }
 }
