@@ -52,12 +52,29 @@ pub struct Console {
     next_message_id: u64,
 }
 
-pub const BANNER: &str = "helpdesk chat: the bot offline. You are the user; type a question.
-  /agent  switch to the agent side (/queue, /next, /claim N, /close, /note, /faq ID, /link ID; plain text goes to the user;
-          admins: /stats, /reload, /suggest, /unlearn ENTRY_ID TEXT)
-  /user   switch back to the user side (/start, /help, /human, /cancel, /faq)
+/// What `helpdesk chat` says first; the commands are read from the one
+/// vocabulary, so the list cannot drift from what the console accepts.
+pub fn banner() -> String {
+    let list = |role| {
+        crate::engine::commands::menu(role)
+            .filter(|spec| spec.role == role)
+            .map(|spec| spec.synopsis())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "helpdesk chat: the bot offline. You are the user; type a question.
+  /agent  switch to the agent side: plain text goes to the user;
+          agents: {}
+          admins: {}
+  /user   switch back to the user side ({})
   1, 2 …  press a button of the last message shown to your side
-  /quit   leave";
+  /quit   leave",
+        list(Role::Agent),
+        list(Role::Admin),
+        list(Role::User),
+    )
+}
 
 impl Console {
     pub async fn new(settings: &Settings) -> Result<Console> {
@@ -270,7 +287,9 @@ pub async fn run(settings: &Settings) -> Result<()> {
         }
     });
     let mut stdout = tokio::io::stdout();
-    stdout.write_all(format!("{BANNER}\n").as_bytes()).await?;
+    stdout
+        .write_all(format!("{}\n", banner()).as_bytes())
+        .await?;
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         stdout.write_all(console.prompt().as_bytes()).await?;

@@ -451,7 +451,11 @@ fn user_help(lang: &str) -> String {
 }
 
 fn user_tickets_text(user: handoff::UserId, tickets: &[PastTicket]) -> String {
-    let mut out = format!("User {user}: {} tickets, newest first:", tickets.len());
+    let count = match tickets.len() {
+        1 => "1 ticket".to_owned(),
+        n => format!("{n} tickets"),
+    };
+    let mut out = format!("User {user}: {count}, newest first:");
     for ticket in tickets {
         let status = match ticket.status {
             Status::Waiting => "waiting",

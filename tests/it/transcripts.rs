@@ -380,14 +380,29 @@ impl World {
                 };
                 self.say(to_agent, &reply, "en")
             }
-            StaffEffect::ShowQueue | StaffEffect::ShowMine | StaffEffect::ShowUser(_) => {
+            StaffEffect::ShowUser(user) => {
+                let tickets = self
+                    .tickets
+                    .iter()
+                    .rev()
+                    .filter(|(t, _)| t.user.id == user)
+                    .map(|(t, _)| bot::engine::PastTicket {
+                        id: t.id,
+                        status: t.status,
+                        category: t.category.clone(),
+                        opened_at: t.opened_at,
+                        rating: t.rating.as_ref().map(|r| r.score),
+                    })
+                    .collect();
+                self.say(to_agent, &Reply::UserTickets { user, tickets }, "en");
+            }
+            StaffEffect::ShowQueue | StaffEffect::ShowMine => {
                 let open: Vec<String> = self
                     .tickets
                     .iter()
                     .filter(|(t, _)| match &effect {
                         StaffEffect::ShowQueue => t.status == Status::Waiting,
                         StaffEffect::ShowMine => t.status.is_open() && t.agent == Some(agent),
-                        StaffEffect::ShowUser(user) => t.user.id == *user,
                         _ => unreachable!(),
                     })
                     .map(|(t, _)| format!("#{}", t.id))
@@ -419,7 +434,8 @@ impl World {
     /// in brackets an attachment of that kind; `/…` is a user command),
     /// `agent N> …` (a line an agent types);
     /// every other line says what someone heard (`bot>`, `staff>`,
-    /// `user<`, `agent N<`, `learned>`), in order, by a part of the text.
+    /// `user<`, `agent N<`, `learned>`), in order, by a part of the text
+    /// (`\\n` in it stands for a line break).
     fn play(&mut self, script: &str) {
         let mut buttons: Vec<bot::engine::Action> = Vec::new();
         for (number, line) in script.lines().map(str::trim).enumerate() {
@@ -466,7 +482,8 @@ impl World {
                     );
                 };
                 assert!(
-                    heard_by.trim_end_matches('<') == who.trim() && heard.contains(text),
+                    heard_by.trim_end_matches('<') == who.trim()
+                        && heard.contains(&text.replace("\\n", "\n")),
                     "line {}: expected `{line}`, got {heard_by}: {heard}",
                     number + 1
                 );
@@ -805,7 +822,9 @@ fn an_agent_looks_up_a_users_tickets_and_bans_them() {
         staff> 🆕
         bot> To speed things up
         agent 7> /whois 7001
-        agent 7< tickets: #1
+        agent 7< User 7001: 1 ticket, newest first:\\n#1 · waiting
+        agent 7> /whois 4242
+        agent 7< User 4242 has no tickets.
         agent 7> /ban 7001 spam links
         agent 7< User 7001 is banned. Reason: spam links
         agent 7> /ban 8 no reason
