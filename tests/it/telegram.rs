@@ -1248,6 +1248,12 @@ async fn an_edited_question_is_answered_and_stickers_channels_and_stray_groups_g
         .map(|c| c.body["chat_id"].clone())
         .collect();
     assert_eq!(left, vec![json!(channel), json!(group)]);
+    // A message in a group the bot was never told it joined (its
+    // membership update lost) is routed as "another group" too.
+    let unknown = -5_555_555;
+    fake.group_says(unknown, None, &mallory(), "hello bot");
+    fake.wait_for_text(unknown, "only works in a private chat")
+        .await;
     scene.stop().await;
 }
 

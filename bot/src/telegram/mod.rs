@@ -220,12 +220,12 @@ impl Running {
     }
 }
 
-/// Routing: one endpoint per kind of update.
+/// Routing: one branch per kind of update; the first that matches handles
+/// it. An update no branch takes (a bot's message, a kind the bot does not
+/// handle) goes to the default handler, which forgets it.
 fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
-        .branch(Update::filter_message().endpoint(through_inbox(
-            |shell, message: Message| async move { shell.on_message(message).await },
-        )))
+        .branch(Update::filter_message().chain(messages()))
         .branch(Update::filter_edited_message().endpoint(through_inbox(
             |shell, message: Message| async move { shell.on_edited_message(message).await },
         )))
@@ -238,6 +238,41 @@ fn schema() -> UpdateHandler<anyhow::Error> {
         .branch(Update::filter_my_chat_member().endpoint(through_inbox(
             |shell, member: ChatMemberUpdated| async move { shell.on_membership(member).await },
         )))
+}
+
+/// Messages, by who wrote them and where: `/whoami`; an agent's or a
+/// user's private chat; a staff group (a topic belongs to its ticket); any
+/// other group.
+fn messages() -> UpdateHandler<anyhow::Error> {
+    dptree::filter(|message: Message| Shell::from_a_person(&message))
+        .branch(
+            dptree::filter(|shell: Arc<Shell>, message: Message| shell.asks_who_am_i(&message))
+                .endpoint(through_inbox(|shell, message: Message| async move {
+                    shell.on_who_am_i(message).await
+                })),
+        )
+        .branch(
+            dptree::filter(|shell: Arc<Shell>, message: Message| {
+                message.chat.is_private() && shell.from_staff(&message)
+            })
+            .endpoint(through_inbox(|shell, message: Message| async move {
+                shell.on_agent_chat(message).await
+            })),
+        )
+        .branch(
+            dptree::filter(|message: Message| message.chat.is_private()).endpoint(through_inbox(
+                |shell, message: Message| async move { shell.on_user_chat(message).await },
+            )),
+        )
+        .branch(
+            dptree::filter(|shell: Arc<Shell>, message: Message| shell.in_staff_group(&message))
+                .endpoint(through_inbox(|shell, message: Message| async move {
+                    shell.on_staff_group(message).await
+                })),
+        )
+        .endpoint(through_inbox(|shell, message: Message| async move {
+            shell.on_other_chat(message).await
+        }))
 }
 
 /// An endpoint that runs `on` with what the filter picked out of the

@@ -209,42 +209,71 @@ impl Shell {
 
     // ---------------------------------------------------------------- updates
 
-    pub async fn on_message(&self, message: Message) -> Result<()> {
-        let Some(from) = message.from.as_ref() else {
-            return Ok(());
-        };
-        if from.is_bot {
-            return Ok(());
-        }
-        if message
+    /// Whether a person (not a bot) sent `message`: bots' messages are
+    /// nobody's business here.
+    pub fn from_a_person(message: &Message) -> bool {
+        message.from.as_ref().is_some_and(|from| !from.is_bot)
+    }
+
+    /// `/whoami` where it is answered: a private chat or a staff group.
+    pub fn asks_who_am_i(&self, message: &Message) -> bool {
+        message
             .text()
             .and_then(commands::split_command)
             .is_some_and(|(word, _)| word == "whoami")
             && (message.chat.is_private() || self.is_staff_group(message.chat.id))
+    }
+
+    /// Whether the sender is a configured agent or admin.
+    pub fn from_staff(&self, message: &Message) -> bool {
+        message
+            .from
+            .as_ref()
+            .is_some_and(|from| self.is_agent(user_id(from)))
+    }
+
+    /// Whether `message` was written in one of the staff groups.
+    pub fn in_staff_group(&self, message: &Message) -> bool {
+        self.is_staff_group(message.chat.id)
+    }
+
+    pub async fn on_who_am_i(&self, message: Message) -> Result<()> {
+        let Some(from) = message.from.as_ref() else {
+            return Ok(());
+        };
+        // A user's /whoami counts against the flood limit like any
+        // message, and a banned user gets no answer.
+        if message.chat.is_private()
+            && !self.is_agent(user_id(from))
+            && !self.admit(from, message.text()).await?
         {
-            // A user's /whoami counts against the flood limit like any
-            // message, and a banned user gets no answer.
-            if message.chat.is_private()
-                && !self.is_agent(user_id(from))
-                && !self.admit(from, message.text()).await?
-            {
-                return Ok(());
-            }
-            return self.whoami(&message, from).await;
+            return Ok(());
         }
-        if message.chat.is_private() {
-            if self.is_agent(user_id(from)) {
-                return self.agent_message(&message, None).await;
-            }
-            return self.user_message(&message).await;
-        }
-        if self.is_staff_group(message.chat.id) {
-            let topic_ticket = match message.thread_id.filter(|_| message.is_topic_message) {
-                Some(thread) => self.topics.ticket_of(message.chat.id.0, thread.0.0).await?,
-                None => None,
-            };
-            return self.agent_message(&message, topic_ticket).await;
-        }
+        self.whoami(&message, from).await
+    }
+
+    /// An agent's message in their private chat with the bot.
+    pub async fn on_agent_chat(&self, message: Message) -> Result<()> {
+        self.agent_message(&message, None).await
+    }
+
+    /// A user's message in their private chat with the bot.
+    pub async fn on_user_chat(&self, message: Message) -> Result<()> {
+        self.user_message(&message).await
+    }
+
+    /// A message in a staff group: in a ticket's topic it is about that
+    /// ticket.
+    pub async fn on_staff_group(&self, message: Message) -> Result<()> {
+        let topic_ticket = match message.thread_id.filter(|_| message.is_topic_message) {
+            Some(thread) => self.topics.ticket_of(message.chat.id.0, thread.0.0).await?,
+            None => None,
+        };
+        self.agent_message(&message, topic_ticket).await
+    }
+
+    /// A message in any other group: the bot works in private chats only.
+    pub async fn on_other_chat(&self, message: Message) -> Result<()> {
         self.private_only(message.chat.id).await
     }
 
