@@ -71,7 +71,7 @@ pub enum Awaiting {
     #[default]
     Nothing,
     /// The bot asked once for details of this new ticket; the next text
-    /// (or [Skip]) answers it.
+    /// (or the Skip button) answers it.
     Details(TicketId),
     /// This closed ticket waits for the user's rating.
     Rating(TicketId),

@@ -1,7 +1,7 @@
 //! The desk: runs the engine against the store. One call per event from any
 //! shell (Telegram, console, tests); it loads the state the engine needs,
 //! executes the engine's effects in order, saves the state, and returns what
-//! each shell must deliver. Agent commands run here too ([`agent`]): the
+//! each shell must deliver. Agent commands run here too (`desk/agent.rs`): the
 //! pure staff engine decides, the desk executes against the store.
 
 use std::collections::{HashMap, VecDeque};

@@ -12,7 +12,7 @@
 //!   when it runs out; topics opened on the first post.
 //! - [`keeper`]: the store's record of that unfinished work, the process's
 //!   heartbeat, and the takeover of a crashed process's work.
-//! - [`listen`]: how updates arrive: long polling or the webhook server.
+//! - `listen`: how updates arrive: long polling or the webhook server.
 //! - [`topics`]: ticket ↔ forum topic, kept in the store.
 //! - [`abuse`]: the flood limit and bans.
 //! - [`notices`]: the shell's own words (to move into `render`).

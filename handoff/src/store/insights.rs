@@ -97,7 +97,7 @@ impl Store {
     /// `since`, oldest ticket first: on each ticket, the user's lines after
     /// the bot's last answer and before the first agent line (what the
     /// user was still asking when they were handed over), at most the last
-    /// [`MAX_QUESTIONS_PER_LINK`].
+    /// `MAX_QUESTIONS_PER_LINK`.
     pub async fn linked_questions(
         &self,
         entry_ids: &[String],
