@@ -325,13 +325,7 @@ impl Engine<'_> {
         })];
         if opened.created {
             out.push(Effect::TellStaff(Reply::NewTicket(TicketCard {
-                id: ticket.id,
-                user: ticket.user.clone(),
-                status: ticket.status,
-                priority: ticket.priority,
-                category: ticket.category.clone(),
-                details: ticket.details.clone(),
-                agent: ticket.agent,
+                ticket: ticket.clone(),
                 transcript: Vec::new(),
                 aliases: Vec::new(),
                 utc_offset_minutes: 0,

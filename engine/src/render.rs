@@ -261,7 +261,7 @@ pub fn render(reply: &Reply, lang: &str, faq: &Faq) -> Message {
         // --- staff ---
         Reply::NewTicket(card) => Message {
             text: format!("🆕 {}", ticket_card(card, faq)),
-            buttons: vec![vec![button("Claim", Action::Claim(card.id)), button("Close", Action::Close(card.id))]],
+            buttons: vec![vec![button("Claim", Action::Claim(card.ticket.id)), button("Close", Action::Close(card.ticket.id))]],
         },
         Reply::Claimed(card) => plain(format!("✅ You claimed {}", ticket_card(card, faq))),
         Reply::ClaimedBy { ticket, agent } => plain(format!("#{ticket} claimed by {agent}")),
@@ -363,13 +363,13 @@ fn priority_label(priority: Priority) -> &'static str {
 pub fn ticket_card(card: &TicketCard, faq: &Faq) -> String {
     let mut out = format!(
         "ticket #{} · {} · {} · {}\nlanguage: {}",
-        card.id,
-        priority_label(card.priority),
-        card.category.as_deref().unwrap_or("uncategorised"),
-        user_name(&card.user),
-        card.user.language,
+        card.ticket.id,
+        priority_label(card.ticket.priority),
+        card.ticket.category.as_deref().unwrap_or("uncategorised"),
+        user_name(&card.ticket.user),
+        card.ticket.user.language,
     );
-    let details = details_text(&card.details);
+    let details = details_text(&card.ticket.details);
     if !details.is_empty() {
         let _ = write!(out, "\n{details}");
     }

@@ -2,7 +2,7 @@
 //! engine only picks a [`Reply`] and the buttons it carries ([`Action`]).
 
 use handoff::{
-    AgentId, Attachment, Details, Priority, QueuePosition, Status, TicketId, TranscriptEntry,
+    AgentId, Attachment, Priority, QueuePosition, Status, Ticket, TicketId, TranscriptEntry,
     UserId, UserInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -99,13 +99,9 @@ pub struct BackAt {
 /// Everything staff see about a ticket when it opens or is claimed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketCard {
-    pub id: TicketId,
-    pub user: UserInfo,
-    pub status: Status,
-    pub priority: Priority,
-    pub category: Option<String>,
-    pub details: Details,
-    pub agent: Option<AgentId>,
+    /// The ticket as stored, its details completed from the whole
+    /// transcript (details a user sent later are included).
+    pub ticket: Ticket,
     pub transcript: Vec<TranscriptEntry>,
     /// The aliases of the agents who wrote in the transcript, from the
     /// staff configuration (an agent missing here is shown by id).

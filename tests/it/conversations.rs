@@ -278,9 +278,9 @@ async fn asking_for_a_human_in_words_opens_a_ticket_with_the_whole_conversation(
             _ => None,
         })
         .expect("staff see a new-ticket card");
-    assert_eq!(card.id, ticket);
-    assert_eq!(card.category.as_deref(), Some("deposit"));
-    assert_eq!(card.user.language, "zh");
+    assert_eq!(card.ticket.id, ticket);
+    assert_eq!(card.ticket.category.as_deref(), Some("deposit"));
+    assert_eq!(card.ticket.user.language, "zh");
     let said: Vec<(&Author, &str)> = card
         .transcript
         .iter()
@@ -302,7 +302,7 @@ async fn details_sent_when_asked_are_lifted_onto_the_ticket() {
     let out = scene.says(1, "my UID is 12345678").await;
     assert_eq!(to_user(&out, 1), vec![&Reply::DetailsNoted]);
     let card = scene.desk.card(ticket).await.unwrap().unwrap();
-    assert_eq!(card.details.uids, vec!["12345678".to_owned()]);
+    assert_eq!(card.ticket.details.uids, vec!["12345678".to_owned()]);
 }
 
 #[tokio::test]
@@ -313,7 +313,9 @@ async fn a_whole_handoff_claim_relay_close_and_rating() {
     scene.presses(1, Action::SkipDetails).await;
 
     let out = scene.agent(ALICE, &format!("/claim {ticket}")).await;
-    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::Claimed(card)] if card.id == ticket));
+    assert!(
+        matches!(to_agent(&out, ALICE)[..], [Reply::Claimed(card)] if card.ticket.id == ticket)
+    );
     assert_eq!(
         to_user(&out, 1),
         vec![&Reply::AgentJoined {
@@ -639,7 +641,7 @@ async fn vip_users_are_queued_ahead_of_earlier_normal_users() {
     let order: Vec<TicketId> = queue.iter().map(|t| t.id).collect();
     assert_eq!(order, vec![vip, normal]);
     let out = scene.agent(ALICE, "/next").await;
-    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::Claimed(card)] if card.id == vip));
+    assert!(matches!(to_agent(&out, ALICE)[..], [Reply::Claimed(card)] if card.ticket.id == vip));
 }
 
 #[tokio::test]
@@ -1051,7 +1053,7 @@ async fn a_category_routed_to_a_team_is_taken_only_by_that_team() {
         vec![&Reply::Refused(bot::engine::Refusal::NoWaitingTickets)]
     );
     let out = scene.agent(BOB, "/next").await;
-    assert!(matches!(to_agent(&out, BOB)[..], [Reply::Claimed(card)] if card.id == ticket));
+    assert!(matches!(to_agent(&out, BOB)[..], [Reply::Claimed(card)] if card.ticket.id == ticket));
 }
 
 #[tokio::test]
@@ -1206,7 +1208,7 @@ async fn a_transfer_tells_the_receiver_the_sender_and_the_user_each_what_happene
     assert!(
         matches!(
             to_agent(&out, BOB)[..],
-            [Reply::TransferredToYou { card, from }] if card.id == ticket && from == "Alice"
+            [Reply::TransferredToYou { card, from }] if card.ticket.id == ticket && from == "Alice"
         ),
         "{out:?}"
     );

@@ -194,7 +194,7 @@ fn rulebook() -> Vec<Row> {
         for (state, expected, reaches) in [
             (
                 Waiting,
-                Expect::Says(|r, t| matches!(r, Reply::Claimed(card) if card.id == t)),
+                Expect::Says(|r, t| matches!(r, Reply::Claimed(card) if card.ticket.id == t)),
                 true,
             ),
             (

@@ -372,7 +372,7 @@ impl Desk {
     /// Staff messages about a claimed ticket go to its agent; others to all staff.
     async fn to_staff(&self, reply: Reply) -> Result<Outgoing> {
         let ticket = match &reply {
-            Reply::NewTicket(card) => Some(card.id),
+            Reply::NewTicket(card) => Some(card.ticket.id),
             Reply::UserWrote { ticket, .. }
             | Reply::UserCancelled { ticket }
             | Reply::UserRated { ticket, .. } => Some(*ticket),
@@ -402,7 +402,7 @@ impl Desk {
     /// A new-ticket card from the engine has no transcript yet: read it.
     async fn fill_card(&self, reply: Reply) -> Result<Reply> {
         Ok(match reply {
-            Reply::NewTicket(card) => match self.card(card.id).await? {
+            Reply::NewTicket(card) => match self.card(card.ticket.id).await? {
                 Some(full) => Reply::NewTicket(full),
                 None => Reply::NewTicket(card),
             },
@@ -422,8 +422,10 @@ impl Desk {
             .filter(|e| e.author == Author::User)
             .map(|e| e.text.as_str())
             .collect();
-        let mut details = ticket.details.clone();
-        details.merge(&handoff::details::extract(&user_text.join("\n")));
+        let mut ticket = ticket;
+        ticket
+            .details
+            .merge(&handoff::details::extract(&user_text.join("\n")));
         let mut aliases: Vec<(AgentId, String)> = Vec::new();
         for entry in &transcript {
             if let Author::Agent(id) = entry.author
@@ -439,13 +441,7 @@ impl Desk {
             .as_ref()
             .map_or(0, |hours| hours.utc_offset_minutes);
         Ok(Some(TicketCard {
-            id: ticket.id,
-            user: ticket.user,
-            status: ticket.status,
-            priority: ticket.priority,
-            category: ticket.category,
-            details,
-            agent: ticket.agent,
+            ticket,
             transcript,
             aliases,
             utc_offset_minutes,

@@ -45,7 +45,7 @@ impl Shell {
                 if origin.in_staff_group {
                     let redundant = match &out.reply {
                         Reply::Delivered { .. } => true,
-                        Reply::Claimed(card) => origin.topic_ticket == Some(card.id),
+                        Reply::Claimed(card) => origin.topic_ticket == Some(card.ticket.id),
                         _ => false,
                     };
                     if let (false, Reply::Claimed(card)) = (redundant, &out.reply) {
@@ -53,7 +53,7 @@ impl Shell {
                         // reads it, so it names the agent; the card is in
                         // the ticket's topic.
                         let named = Reply::ClaimedBy {
-                            ticket: card.id,
+                            ticket: card.ticket.id,
                             agent: self.desk.staff().alias(agent),
                         };
                         let text = render(&named, &out.language, &knowledge.faq).text;

@@ -126,15 +126,15 @@ fn user_language(user: &User, text: Option<&str>) -> String {
 
 /// The name of a ticket's topic: `#id · category · user`.
 fn topic_name(card: &crate::engine::TicketCard) -> String {
-    let who = match (&card.user.display_name, &card.user.username) {
+    let who = match (&card.ticket.user.display_name, &card.ticket.user.username) {
         (Some(name), _) => name.clone(),
         (None, Some(username)) => format!("@{username}"),
-        (None, None) => card.user.id.to_string(),
+        (None, None) => card.ticket.user.id.to_string(),
     };
     format!(
         "#{} · {} · {}",
-        card.id,
-        card.category.as_deref().unwrap_or("—"),
+        card.ticket.id,
+        card.ticket.category.as_deref().unwrap_or("—"),
         who
     )
 }
