@@ -41,8 +41,7 @@ pub fn index(faq: Faq, config: MatcherConfig, learned: &[(String, String)]) -> R
         Matcher::build(&faq, config)
     } else {
         Matcher::build(&matcher::variants::with_learned(&faq, learned), config)
-    }
-    .context("building the FAQ index")?;
+    };
     Ok(Knowledge {
         faq,
         matcher,

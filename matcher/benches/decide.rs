@@ -42,13 +42,13 @@ fn bench_decide(c: &mut Criterion, name: &str, matcher: &Matcher, queries: &[Str
 
 fn matching(c: &mut Criterion) {
     if let Some((faq, queries)) = shipped_faq() {
-        let matcher = Matcher::build(&faq, MatcherConfig::default()).unwrap();
+        let matcher = Matcher::build(&faq, MatcherConfig::default());
         bench_decide(c, "decide/shipped-faq", &matcher, &queries);
     } else {
         eprintln!("skipped: the shipped FAQ or tests/data/queries.tsv did not load");
     }
     let (faq, queries) = synthetic_faq(100_000);
-    let matcher = Matcher::build(&faq, MatcherConfig::default()).unwrap();
+    let matcher = Matcher::build(&faq, MatcherConfig::default());
     bench_decide(c, "decide/synthetic-100k", &matcher, &queries);
 }
 
@@ -59,7 +59,7 @@ fn building(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
     group.bench_function("synthetic-10k", |b| {
-        b.iter(|| Matcher::build(black_box(&faq), MatcherConfig::default()).unwrap())
+        b.iter(|| Matcher::build(black_box(&faq), MatcherConfig::default()))
     });
     group.finish();
 }

@@ -87,7 +87,7 @@ fn build(faq_path: &Path, rest: &[String]) -> Result<Matcher, Box<dyn std::error
         Some(path) => matcher::Prior::from_json(&std::fs::read_to_string(path)?)?,
         None => matcher::Prior::shipped().clone(),
     };
-    let mut matcher = Matcher::build_with_prior(&faq, config, &prior)?;
+    let mut matcher = Matcher::build_with_prior(&faq, config, &prior);
     // --learn-from TSV: replay it as traffic whose users pick the right
     // choice, then rebuild with what was learned.
     if let Some(path) = flag(rest, "--learn-from") {
@@ -99,7 +99,7 @@ fn build(faq_path: &Path, rest: &[String]) -> Result<Matcher, Box<dyn std::error
             traffic.len()
         );
         faq = matcher::variants::with_learned(&faq, &learned);
-        matcher = Matcher::build_with_prior(&faq, config, &prior)?;
+        matcher = Matcher::build_with_prior(&faq, config, &prior);
     }
     eprintln!(
         "built {} entries in {:.1} ms",

@@ -143,8 +143,7 @@ fn training(source: &Source) -> TrainingSet {
     for (i, (keep, hide_every)) in source.splits.iter().enumerate() {
         let keep: Keep = keep;
         let (small, questions) = split(&source.faq, keep, *hide_every, i);
-        let matcher =
-            Matcher::build_with_prior(&small, config, &Prior::flat()).expect("the split builds");
+        let matcher = Matcher::build_with_prior(&small, config, &Prior::flat());
         asked.extend(
             questions
                 .iter()
@@ -152,8 +151,7 @@ fn training(source: &Source) -> TrainingSet {
         );
     }
     if !source.extra.is_empty() {
-        let matcher =
-            Matcher::build_with_prior(&source.faq, config, &Prior::flat()).expect("the FAQ builds");
+        let matcher = Matcher::build_with_prior(&source.faq, config, &Prior::flat());
         asked.extend(
             source
                 .extra
@@ -174,8 +172,7 @@ fn adjusted_loss(source: &Source, prior: &Prior) -> f64 {
     let (mut loss, mut total) = (0.0f64, 0.0f64);
     for (i, (keep, hide_every)) in source.splits.iter().enumerate() {
         let (small, asked) = split(&source.faq, keep, *hide_every, i);
-        let matcher = Matcher::build_with_prior(&small, MatcherConfig::default(), prior)
-            .expect("the split builds");
+        let matcher = Matcher::build_with_prior(&small, MatcherConfig::default(), prior);
         let answerable = asked.iter().filter(|q| q.expected.is_some()).count().max(1) as f64;
         let unanswerable = (asked.len() as f64 - answerable).max(1.0);
         for q in &asked {
@@ -211,8 +208,7 @@ fn split_candidates(source: &Source, prior: &Prior) -> Vec<Decided> {
     let mut out = Vec::new();
     for (i, (keep, hide_every)) in source.splits.iter().enumerate() {
         let (small, asked) = split(&source.faq, keep, *hide_every, i);
-        let matcher = Matcher::build_with_prior(&small, MatcherConfig::default(), prior)
-            .expect("the split builds");
+        let matcher = Matcher::build_with_prior(&small, MatcherConfig::default(), prior);
         for q in &asked {
             let d = matcher.decide(&q.query);
             out.push((
@@ -266,8 +262,7 @@ fn suggestion_rule(decided: &[Decided], first: f32, share: f32) -> (f64, f64) {
 }
 
 fn measure(faq: &Faq, prior: &Prior, queries: &[LabeledQuery]) -> Metrics {
-    let matcher =
-        Matcher::build_with_prior(faq, MatcherConfig::default(), prior).expect("the FAQ builds");
+    let matcher = Matcher::build_with_prior(faq, MatcherConfig::default(), prior);
     let (metrics, judged) = evaluate(queries, |q| Verdict::of(matcher.decide(q)));
     if std::env::var_os("CURVE").is_some() {
         // Diagnosis only: precision and coverage at other thresholds.

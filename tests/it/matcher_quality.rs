@@ -54,7 +54,7 @@ static FAQ: LazyLock<Faq> = LazyLock::new(|| {
 });
 
 static MATCHER: LazyLock<Matcher> =
-    LazyLock::new(|| Matcher::build(&FAQ, MatcherConfig::default()).expect("the index builds"));
+    LazyLock::new(|| Matcher::build(&FAQ, MatcherConfig::default()));
 
 fn best(query: &str) -> String {
     MATCHER
@@ -94,7 +94,7 @@ fn above_its_confidence_the_threshold_turns_an_answer_into_a_suggestion() {
         answer_threshold: confidence + 0.001,
         ..MatcherConfig::default()
     };
-    let matcher = Matcher::build(&FAQ, stricter).expect("the index builds");
+    let matcher = Matcher::build(&FAQ, stricter);
     match &matcher.decide(query).outcome {
         Outcome::Suggest { entry_ids } => assert_eq!(entry_ids[0], "deposit-not-credited"),
         other => panic!("expected a suggestion, got {other:?}"),
@@ -285,7 +285,7 @@ fn suggestions_follow_the_configured_limits() {
         suggest_threshold: 0.0,
         max_suggestions: 2,
     };
-    let matcher = Matcher::build(&FAQ, config).unwrap();
+    let matcher = Matcher::build(&FAQ, config);
     match matcher.decide("充币没到账").outcome {
         Outcome::Suggest { entry_ids } => {
             assert!(!entry_ids.is_empty() && entry_ids.len() <= 2);
@@ -318,7 +318,7 @@ fn one_question_faq(language: &str, questions: &[(&str, &str)]) -> Matcher {
     let faq = matcher::faq::load_str("faq.yaml", &yaml)
         .expect("the test FAQ loads")
         .faq;
-    Matcher::build(&faq, MatcherConfig::default()).expect("the index builds")
+    Matcher::build(&faq, MatcherConfig::default())
 }
 
 #[test]
@@ -400,8 +400,7 @@ fn set(faq_path: &Path, queries_path: &Path) -> Option<(matcher::Faq, Vec<Labele
 
 /// Metrics of the default configuration with `prior` on `faq`.
 fn measure(name: &str, faq: &matcher::Faq, prior: &Prior, queries: &[LabeledQuery]) -> Metrics {
-    let matcher =
-        Matcher::build_with_prior(faq, MatcherConfig::default(), prior).expect("the index builds");
+    let matcher = Matcher::build_with_prior(faq, MatcherConfig::default(), prior);
     let (metrics, _) = evaluate(queries, |q| Verdict::of(matcher.decide(q)));
     println!("{name}: {}", serde_json::to_string(&metrics).unwrap());
     metrics
@@ -496,8 +495,7 @@ fn what_half_the_traffic_taught_answers_more_of_the_other_half() {
     let taught: Vec<LabeledQuery> = taught.into_iter().map(|(_, q)| q).collect();
     let measured: Vec<LabeledQuery> = measured.into_iter().map(|(_, q)| q).collect();
     let before = measure("sparse faq-data, half", &faq, &prior, &measured);
-    let matcher = Matcher::build_with_prior(&faq, MatcherConfig::default(), &prior)
-        .expect("the index builds");
+    let matcher = Matcher::build_with_prior(&faq, MatcherConfig::default(), &prior);
     let learned = learned_from(&taught, |q| Verdict::of(matcher.decide(q)));
     assert!(!learned.is_empty());
     assert!(learned.iter().all(|(entry, text)| {

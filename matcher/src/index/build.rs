@@ -7,7 +7,6 @@
 //! only reads.
 
 use crate::MatcherConfig;
-use std::convert::Infallible;
 
 use crate::analyze::{Analyzer, Terms};
 use crate::calibrate::ConfidenceModel;
@@ -57,21 +56,15 @@ impl Matcher {
     ///
     /// Building cannot fail: the FAQ was validated when it loaded, the
     /// index is our own (tantivy only lends its tokenizers, which cannot
-    /// fail) and the compiled-in data is checked by tests. The `Result`,
-    /// whose error is `Infallible`, only keeps callers written for a
-    /// fallible build compiling (`?`, `.expect`).
-    pub fn build(faq: &Faq, config: MatcherConfig) -> Result<Matcher, Infallible> {
+    /// fail) and the compiled-in data is checked by tests.
+    pub fn build(faq: &Faq, config: MatcherConfig) -> Matcher {
         Self::build_with_prior(faq, config, Prior::shipped())
     }
 
     /// Builds the index of `faq` with another confidence prior (the
     /// leave-one-dataset-out validation builds with priors that never saw
     /// the dataset measured).
-    pub fn build_with_prior(
-        faq: &Faq,
-        config: MatcherConfig,
-        prior: &Prior,
-    ) -> Result<Matcher, Infallible> {
+    pub fn build_with_prior(faq: &Faq, config: MatcherConfig, prior: &Prior) -> Matcher {
         let analyzer = Analyzer::new(&faq.synonyms);
         // Analyse every question and the keywords of every entry, on all
         // cores for a large FAQ (segmentation dominates the build).
@@ -117,7 +110,7 @@ impl Matcher {
             // Only the untrained curve reads the word alignment.
             matcher.doc_words = Vec::new();
         }
-        Ok(matcher)
+        matcher
     }
 }
 
