@@ -5,18 +5,28 @@ use super::*;
 
 impl Shell {
     /// The staff group a ticket's posts go to (where its topic is, else its
-    /// team's group, else the common one); None without forum groups.
-    pub(super) async fn group_of(&self, ticket: Option<TicketId>) -> Result<Option<i64>> {
+    /// team's group, else the common one); None without forum groups. The
+    /// team comes with the message when it carries the ticket's card; only
+    /// other news of a ticket that has no topic yet reads the ticket.
+    pub(super) async fn group_of(&self, out: &Outgoing) -> Result<Option<i64>> {
         if self.settings.staff_groups().is_empty() {
             return Ok(None);
         }
-        let Some(ticket) = ticket else {
+        let Some(ticket) = out.ticket else {
             return Ok(self.settings.staff_group);
         };
         if let Some(record) = self.topics.of_ticket(ticket).await? {
             return Ok(Some(record.chat));
         }
-        let team = self.desk.store().ticket(ticket).await?.and_then(|t| t.team);
+        let card = match (&out.reply, &out.card) {
+            (Reply::NewTicket(card), _) => Some(card),
+            (_, Some(card)) => Some(card.as_ref()),
+            _ => None,
+        };
+        let team = match card {
+            Some(card) => card.ticket.team.clone(),
+            None => self.desk.store().ticket(ticket).await?.and_then(|t| t.team),
+        };
         Ok(self.settings.group_for(team.as_deref()))
     }
 
@@ -69,13 +79,13 @@ impl Shell {
             // Another agent, or news from a user's side: a ticket's news goes
             // to its topic when staff work in forum groups; the rest privately.
             Recipient::Agent(agent) => match out.ticket {
-                Some(ticket) => match self.group_of(Some(ticket)).await? {
+                Some(_) => match self.group_of(&out).await? {
                     Some(group) => self.to_group(group, &out, &message, origin).await?,
                     None => self.to_private(agent, &out, &message, origin).await?,
                 },
                 None => self.to_private(agent, &out, &message, origin).await?,
             },
-            Recipient::Staff => match self.group_of(out.ticket).await? {
+            Recipient::Staff => match self.group_of(&out).await? {
                 Some(group) => self.to_group(group, &out, &message, origin).await?,
                 None => {
                     let staff = self.desk.staff();
@@ -93,9 +103,9 @@ impl Shell {
         }
         // A ticket that ends closes its topic.
         if let Reply::ClosedByAgent { ticket } | Reply::UserCancelled { ticket } = out.reply
-            && let Some(card) = out.card
-            && let Some(group) = self.group_of(Some(ticket)).await?
+            && let Some(group) = self.group_of(&out).await?
             && self.topics.of_ticket(ticket).await?.is_some()
+            && let Some(card) = out.card
         {
             let text = render(
                 &Reply::NewTicket(*card),
