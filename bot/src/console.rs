@@ -207,13 +207,7 @@ impl Console {
                 return Ok(printed);
             }
             Ok(Some(Command::WhoAmI)) => return Ok(format!("(your id is {me})\n")),
-            Err(refusal) => vec![Outgoing {
-                card: None,
-                to: Recipient::Agent(me),
-                ticket: None,
-                language: self.desk.staff().language.clone(),
-                reply: crate::engine::Reply::Refused(refusal),
-            }],
+            Err(refusal) => vec![self.desk.refusal(me, refusal)],
         };
         Ok(self.show(&outgoing))
     }

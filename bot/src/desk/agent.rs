@@ -32,11 +32,7 @@ impl Desk {
     ) -> Result<Vec<Outgoing>> {
         if !self.staff.is_agent(agent) {
             tracing::warn!(chat_id = agent, "staff command from a non-agent refused");
-            return Ok(vec![self.to_agent(
-                agent,
-                Reply::Refused(engine::Refusal::NotAllowed),
-                None,
-            )]);
+            return Ok(vec![self.refusal(agent, engine::Refusal::NotAllowed)]);
         }
         let _chat = self.lock_chat(agent).await;
         let mut state = self.agent_state(agent).await?;
@@ -52,7 +48,7 @@ impl Desk {
             focus,
         );
         let out = match decided {
-            Err(refusal) => vec![self.to_agent(agent, Reply::Refused(refusal), None)],
+            Err(refusal) => vec![self.refusal(agent, refusal)],
             Ok(effect) => self.run(agent, &mut state, effect).await?,
         };
         self.save_agent_state(agent, &state).await?;
@@ -76,6 +72,12 @@ impl Desk {
         })
     }
 
+    /// A refusal to `agent`, in the staff language: what every shell sends
+    /// for a command it could not accept (a parse error, a stranger).
+    pub fn refusal(&self, agent: AgentId, refusal: engine::Refusal) -> Outgoing {
+        self.to_agent(agent, Reply::Refused(refusal), None)
+    }
+
     fn to_agent(&self, agent: AgentId, reply: Reply, ticket: Option<TicketId>) -> Outgoing {
         Outgoing {
             card: None,
@@ -93,7 +95,7 @@ impl Desk {
         state: &mut engine::AgentState,
         effect: StaffEffect,
     ) -> Result<Vec<Outgoing>> {
-        let refused = |refusal| vec![self.to_agent(agent, Reply::Refused(refusal), None)];
+        let refused = |refusal| vec![self.refusal(agent, refusal)];
         Ok(match effect {
             StaffEffect::ShowQueue => {
                 let lines = queue_lines(self.store.queue().await?);

@@ -95,8 +95,8 @@ impl Shell {
         };
         let out = match command {
             Ok(command) => self.desk.agent_on(agent, topic_ticket, command).await?,
-            Err(refusal) if self.is_agent(agent) => vec![self.refusal(agent, refusal)],
-            Err(_) => vec![self.refusal(agent, Refusal::NotAllowed)],
+            Err(refusal) if self.is_agent(agent) => vec![self.desk.refusal(agent, refusal)],
+            Err(_) => vec![self.desk.refusal(agent, Refusal::NotAllowed)],
         };
         self.deliver(out, origin).await;
         Ok(())

@@ -71,7 +71,7 @@ impl Shell {
                 Command::Agent(command) => self.desk.agent(user.id, command).await?,
                 _ => {
                     tracing::warn!(chat_id = user.id, "staff command from a non-agent refused");
-                    vec![self.refusal(user.id, Refusal::NotAllowed)]
+                    vec![self.desk.refusal(user.id, Refusal::NotAllowed)]
                 }
             };
             self.deliver(out, &origin).await;
@@ -100,16 +100,6 @@ impl Shell {
             .await?;
         self.deliver(out, &origin).await;
         Ok(())
-    }
-
-    pub(super) fn refusal(&self, agent: AgentId, refusal: Refusal) -> Outgoing {
-        Outgoing {
-            card: None,
-            to: Recipient::Agent(agent),
-            ticket: None,
-            language: self.staff_language(),
-            reply: Reply::Refused(refusal),
-        }
     }
 
     /// The bot was added to a group or channel that is not a staff group:
